@@ -1,0 +1,144 @@
+"""Build the course website into docs/_site/ from the notebooks in nbs/, offline and without Quarto.
+
+1. nbdev 2 processes the notebooks into `_proc/` (`nbdev.serve.proc_nbs`, what `nbdev_proc_nbs` runs
+   after trying to install Quarto): directives applied, hidden cells dropped, `show_doc` rendered.
+   Only the import and `show_doc` cells run; every other output is the one saved in the notebook.
+2. The site's sources in docs/ (`_quarto.yml`, `styles.css`, the favicon) are copied beside them, with
+   `nbdev.yml` written from settings.ini and `sidebar.yml` listing the notebooks in reading order.
+3. smalldocs (pure Python, reads a Quarto project as is) renders `_proc/` into docs/_site/.
+
+Nothing under nbs/ or collab_lib/ is written: `refresh_quarto_yml` (writes nbs/_quarto.yml, nbs/nbdev.yml)
+and `_build_modidx` (rewrites collab_lib/_modidx.py; `make export` does that) are left out on purpose.
+Usage: `python tools/build_docs.py` (or `make docs`); then `python -m http.server -d docs/_site` and open
+http://localhost:8000 (opened as files, the pages work but the search cannot load its index).
+"""
+import os, re, shutil, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS, SITE, PROC = ROOT/'docs', ROOT/'docs'/'_site', ROOT/'_proc'
+
+
+def reading_order(nbs: Path) -> list[str]:
+    "The notebooks of the course, `index.ipynb` first, then by name (`00_`, `01_`, `01a_`, ...); scratch `_*` left out."
+    names = sorted(p.name for p in nbs.glob('*.ipynb') if not p.name.startswith(('_', '.')))
+    return sorted(names, key=lambda n: (n != 'index.ipynb', n))
+
+
+def yaml_str(s) -> str:
+    "A YAML double-quoted scalar."
+    return '"' + str(s).replace('\\', '\\\\').replace('"', '\\"') + '"'
+
+
+def local_doclinks(cfg, names: list[str]) -> int:
+    "Point nbdev's links to the API docs (`{doc_host}{doc_baseurl}/<output-file>#sym`) at this site's pages instead."
+    import yaml
+    from execnb.nbio import read_nb, write_nb
+    base = (cfg.doc_host + cfg.doc_baseurl).rstrip('/') + '/'
+    nbs = {n: read_nb(PROC/n) for n in names}
+    pages = {}  # nbdev names a page after its module (`output-file: data.html`); smalldocs after its notebook
+    for n, nb in nbs.items():
+        c = nb.cells[0] if nb.cells else None
+        if c is not None and c.cell_type == 'raw' and c.source.startswith('---'):
+            out = (yaml.safe_load(c.source.strip().strip('-')) or {}).get('output-file')
+            if out: pages[out] = Path(n).with_suffix('.html').as_posix()
+    pat = re.compile(re.escape(base) + r'([\w./-]+\.html)(?=[#)"\'\s]|$)')
+    count = 0
+    def fix(m):
+        nonlocal count
+        if m.group(1) not in pages: return m.group(0)
+        count += 1
+        return pages[m.group(1)]
+    def walk(o):
+        if isinstance(o, str): return pat.sub(fix, o)
+        if isinstance(o, list): return [walk(x) for x in o]
+        if isinstance(o, dict): return {k: walk(v) for k, v in o.items()}
+        return o
+    for n, nb in nbs.items():
+        for c in nb.cells:
+            c.source = walk(c.source)
+            if c.get('outputs'): c.outputs = walk(c.outputs)
+        write_nb(nb, PROC/n)
+    return count
+
+
+def write_config(cfg, names: list[str]) -> None:
+    "Copy docs/ into `_proc/`; write `nbdev.yml` (nbdev's website settings from settings.ini) and `sidebar.yml`."
+    for f in DOCS.iterdir():
+        if f.name in ('_site', '_vendor') or f.name.startswith('.'): continue
+        (shutil.copytree(f, PROC/f.name, dirs_exist_ok=True) if f.is_dir() else shutil.copy2(f, PROC/f.name))
+    (PROC/'nbdev.yml').write_text('\n'.join([
+        'website:',
+        f'  title: {yaml_str(cfg.title)}',
+        f'  site-url: {yaml_str(cfg.doc_host + cfg.doc_baseurl)}',
+        f'  description: {yaml_str(cfg.description)}',
+        f'  repo-branch: {cfg.branch}',
+        f'  repo-url: {yaml_str(cfg.git_url)}', '']))
+    (PROC/'sidebar.yml').write_text('website:\n  sidebar:\n    contents:\n' + ''.join(f'      - {n}\n' for n in names))
+
+
+def make_offline(site: Path) -> list[str]:
+    "Serve from the site what smalldocs takes from the web: KaTeX (from docs/_vendor/) and the theme's Google font."
+    from smalldocs.layout import KATEX  # e.g. https://cdn.jsdelivr.net/npm/katex@0.16.11/dist
+    problems = []
+    vendored = DOCS/'_vendor'/'katex'
+    if '0.16.11' not in KATEX: problems.append(f'smalldocs now links {KATEX}; vendor that version in {vendored}')
+    shutil.copytree(vendored, site/'site_libs'/'katex', ignore=shutil.ignore_patterns('*.md'))
+    for css in (site/'site_libs').rglob('*.css'):  # the Bootswatch themes @import their web font
+        t = css.read_text(encoding='utf-8')
+        t2 = re.sub(r'@import\s+url\(["\']?https?://fonts\.googleapis\.com[^)]*\)\s*;?', '', t)
+        if t2 != t: css.write_text(t2, encoding='utf-8')
+    loads = re.compile(r'<(?:script|img|iframe)\b[^>]*\bsrc="(https?:)?//[^"]*"|<link\b(?=[^>]*rel="(?:stylesheet|icon|preload|modulepreload)")'
+                       r'[^>]*href="(?:https?:)?//[^"]*"|import\s[^;]*from\s*[\'"]https?://[^\'"]*')
+    for page in site.rglob('*.html'):
+        up = '../' * (len(page.relative_to(site).parts) - 1)
+        t = page.read_text(encoding='utf-8')
+        t2 = t.replace(KATEX, f'{up}site_libs/katex')
+        if t2 != t: page.write_text(t2, encoding='utf-8')
+        problems += [f'{page.relative_to(site)} loads {m.group(0)[:120]}' for m in loads.finditer(t2)]
+    return problems
+
+
+def main() -> int:
+    os.chdir(ROOT)  # nbdev finds settings.ini from the working directory
+    from nbdev.config import get_config
+    from nbdev.serve import proc_nbs
+    cfg = get_config()
+    nbs = cfg.nbs_path
+    names = reading_order(nbs)
+    t0 = time.time()
+    # force: start from an empty _proc/, so a renamed or deleted notebook leaves no stale page and
+    # show_doc output follows the current library even when its notebook did not change
+    try: proc_nbs(nbs, n_workers=min(2, os.cpu_count() or 1), force=True)
+    except Exception as e:  # nbdev re-runs import and show_doc cells against the installed collab_lib
+        print(f'build_docs: nbdev could not process the notebooks (is collab_lib in sync? `make export`):\n{e}',
+              file=sys.stderr)
+        return 1
+    t1 = time.time()
+    missing = [n for n in names if not (PROC/n).exists()]
+    if missing: print(f'build_docs: nbdev did not process {missing}', file=sys.stderr); return 1
+    nlinks = local_doclinks(cfg, names)
+    write_config(cfg, names)
+    if SITE.exists(): shutil.rmtree(SITE)
+    from smalldocs.site import build
+    site = build(PROC, quiet=True)
+    offline = make_offline(SITE)
+    t2 = time.time()
+    noise = ('output-file is not read',)  # nbdev's module page names; pages here keep the notebook's name
+    for w in site.warnings:
+        if not any(x in w for x in noise): print(f'build_docs: smalldocs warning: {w}', file=sys.stderr)
+    broken = [w for w in site.warnings if 'broken link' in w]
+    pages = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob('*.html'))
+    print(f'build_docs: processed {len(names)} notebooks in {t1-t0:.1f}s, rendered in {t2-t1:.1f}s; '
+          f'{nlinks} API doc links made local')
+    print(f'build_docs: {len(pages)} pages in {SITE.relative_to(ROOT)}/; to read it: '
+          f'python -m http.server -d docs/_site, then open http://localhost:8000')
+    for o in offline: print(f'build_docs: not offline: {o}', file=sys.stderr)
+    if broken or offline:
+        print(f'build_docs: {len(broken)} broken links, {len(offline)} resources from the web', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':  # proc_nbs starts its workers with `spawn`, which re-imports this file
+    sys.exit(main())
