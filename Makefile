@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The smaller CPU-only torch 2.13.0 cannot be used: PyPI's torchvision (needed by fastai/fastbook) fails to import beside it.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup run test check nbs-test export clean readme
+.PHONY: setup run test check nbs-test export clean readme docs docs-test bench bench-scale
 
 setup: ## fresh venv at .venv, the package with [dev], and the data
 	python3 -m venv $(VENV)
@@ -15,6 +15,8 @@ setup: ## fresh venv at .venv, the package with [dev], and the data
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -c "from collab_lib.data import get_ml100k; get_ml100k()"
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q chromium; } \
+	  || echo "note: install Debian's chromium for the browser test (make docs-test)"
 
 run: ## the main job: train the book's model (dot product + biases, wd=0.1); last line valid_mse=<x>
 	$(BIN)/collab_book
@@ -23,18 +25,33 @@ export: ## notebooks -> collab_lib/ and README.md
 	$(BIN)/nbdev_export
 	$(PY) tools/make_readme.py
 
-check: ## library in sync with the notebooks, notebooks clean
+check: ## library and README in sync with the notebooks, notebooks clean
 	$(BIN)/nbdev_export
 	@git diff --quiet --exit-code -- collab_lib || { git --no-pager diff --stat -- collab_lib; echo "collab_lib/ is out of sync with nbs/: run nbdev_export and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- collab_lib)" || { git status --porcelain -- collab_lib; echo "nbdev_export created untracked files in collab_lib/"; exit 1; }
 	$(BIN)/nbdev_clean
 	@git diff --quiet --exit-code -- nbs || { git --no-pager diff --stat -- nbs; echo "notebooks are not clean: run nbdev_clean and commit"; exit 1; }
+	$(PY) tools/make_readme.py
+	@git diff --quiet --exit-code -- README.md || { echo "README.md is out of date with nbs/index.ipynb: run make export and commit"; exit 1; }
 
-nbs-test: ## run every notebook top to bottom in a fresh kernel
-	$(BIN)/nbdev_test --n_workers 2 --timing --flags slow
+nbs-test: ## run every notebook top to bottom in a fresh kernel (2 at a time, one torch thread each: no oversubscription)
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
 
-test: check nbs-test ## everything
-	@echo "$$(ls nbs/[!_]*.ipynb | wc -l) passed, 0 failed"
+test: check nbs-test docs docs-test ## everything: repo checks, every notebook, the docs site in a browser
+	@echo "tests: $$(( $$(ls nbs/[!_]*.ipynb | wc -l) + 1 )) passed, 0 failed"
 
 clean:
 	rm -rf _proc _docs docs/_site build dist *.egg-info
+
+docs: ## the course website, offline, from the notebooks' saved outputs -> docs/_site/ (nbdev processing + smalldocs; no Quarto)
+	$(PY) tools/build_docs.py
+
+docs-test: ## check docs/_site/ in Chromium (/usr/bin/chromium): pages, links, images, search; screenshots in test_artifacts/
+	$(PY) tools/test_site.py
+
+bench: ## speed benchmark: stock fastai vs the fast path vs plain PyTorch vs Surprise; last line speedup_vs_stock=...
+	$(PY) -c "import surprise" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
+	$(PY) bench/bench_speed.py
+
+bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 25M) to a model trained one epoch, each in a fresh process; last line n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y>
+	$(PY) bench/bench_scale.py
