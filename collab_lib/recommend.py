@@ -10,6 +10,7 @@ from fastai.collab import *
 from fastai.tabular.all import *
 from .data import *
 from .fast import *
+from .fast import _encode
 from .dotproduct import *
 from .bias import *
 from .params import *
@@ -77,9 +78,9 @@ class Recommender:
         store_attr('model,classes,user_name,item_name,titles')
         self.y_range = ifnone(y_range, getattr(model, 'y_range', None))
         self.u2i, self.i2i = _o2i(classes[user_name]), _o2i(classes[item_name])
-        u, i = [pd.Index(list(self.o2i(n))).get_indexer(ratings[n]) for n in (user_name, item_name)]
-        keep = (u >= 0) & (i >= 0)  # a model row for both
-        self.rated = pd.Series(i[keep]+1).groupby(u[keep]+1).agg(lambda s: np.unique(s.values)).to_dict()
+        u, i = [_encode(ratings[n].values, classes[n]).numpy() for n in (user_name, item_name)]
+        keep = (u > 0) & (i > 0)  # a model row for both (0 is '#na#')
+        self.rated = pd.Series(i[keep]).groupby(u[keep]).agg(lambda s: np.unique(s.values)).to_dict()
     def o2i(self, name): return self.u2i if name == self.user_name else self.i2i
     def __repr__(self):
         return f'{type(self).__name__}({type(self.model).__name__}, {len(self.u2i)} users, {len(self.i2i)} items)'
