@@ -55,8 +55,8 @@ def cli_errors():
 
 # %% ../nbs/20_cli.ipynb #14ec7fb8
 def _csv_ratings(csv, user, item, rating, sep):
-    df = load_ratings_df(csv, user, item, rating, sep=sep, dtype=str, keep_default_na=True)
-    return df.astype({user: str, item: str})
+    "Ratings from `csv`, ids kept as strings (so `--user 42` finds user `42`), checked by `load_ratings_df`"
+    return load_ratings_df(csv, user, item, rating, sep=sep, dtype=str)
 
 # %% ../nbs/20_cli.ipynb #917c1e25
 @call_parse
