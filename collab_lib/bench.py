@@ -41,7 +41,7 @@ def bench_stock(ratings, seed, bs=64):
     return learn.recorder.values[-1][1]  # the last epoch's valid loss: the validation MSE
 
 def bench_fast(ratings, seed, bs=2048):
-    "`collab_learner` on `CollabTensorDataLoaders`, `lr` and `wd` rescaled to `bs` by `fit_fast`"
+    "`collab_learner`'s model on `CollabTensorDataLoaders`, trained by `fit_fast` (`LeanLearner`, `FusedAdam`), `lr` and `wd` rescaled to `bs`"
     dls = fast_dls(ratings, bs=bs, seed=seed)
     set_seed(seed, reproducible=True)
     learn = fit_fast(dls, EmbeddingDotBias.from_classes(50, dls.classes, y_range=(0, 5.5)), wd=0.1, seed=seed, quiet=True)
