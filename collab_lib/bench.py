@@ -7,6 +7,7 @@ __all__ = ['BENCH_METHODS', 'PeakRSS', 'bench_stock', 'bench_fast', 'bench_torch
 
 # %% ../nbs/12_benchmark.ipynb #7b9838dd
 import time, threading, os
+import torch._dynamo  # `torch.optim` imports it when the first optimiser is built (~1.8 s, once per process): imported here, not timed
 from fastai.collab import *
 from fastai.tabular.all import *
 from .data import *
