@@ -1,10 +1,12 @@
 """Speed benchmark (make bench): the book's model trained by stock fastai, collab_lib's fast path, a plain PyTorch
-loop and Surprise SVD, on the same splits, in this one process. The methods live in collab_lib.bench
-(nbs/12_benchmark.ipynb). Last line: speedup_vs_stock=<x> fast_valid_mse=<y> fast_secs=<z> (medians over seeds)."""
-import argparse, warnings
+loop and Surprise SVD, on the same splits, in this one process. The methods live in bench/speed.py
+(explained in nbs/12_benchmark.ipynb). Last line: speedup_vs_stock=<x> fast_valid_mse=<y> fast_secs=<z> (medians over seeds)."""
+import argparse, sys, warnings
+from pathlib import Path
 warnings.filterwarnings('ignore', message='.*(jit.script|not writable).*')
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, so that `bench.speed` imports from anywhere
 import pandas as pd
-from collab_lib.bench import run_bench, bench_table
+from bench.speed import run_bench, bench_table
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument('--seeds', type=int, nargs='+', default=[42, 0, 1])

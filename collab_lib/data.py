@@ -4,17 +4,18 @@
 
 # %% ../nbs/00_data.ipynb #b59c5e74
 from __future__ import annotations
-import hashlib, os, shutil, subprocess, sys, tempfile, zipfile
+import contextlib, hashlib, os, shutil, subprocess, sys, tempfile, warnings, zipfile
 from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError',
-           'ml100k_problems', 'get_ml100k', 'load_movies', 'load_ratings', 'load_ratings_df', 'crosstab']
+__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
 
 # %% ../nbs/00_data.ipynb #354326a6
 ML100K_COUNTS = dict(ratings=100_000, users=943, items=1_682, titles=1_664)
 ML100K_FILES = ('u.data', 'u.item', 'u.user')
+# SHA-256 of u.data's 100,000 (user, movie, rating, timestamp) rows as int64, in file order: catches edited or shuffled rows
+ML100K_RATINGS_SHA256 = 'd0366dc73dcd6c6620782fc3436fc07a4a003fe17c863aee0829c53db6a8f574'
 GENRES = ['unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime', 'Documentary', 'Drama',
           'Fantasy', 'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western']
 
@@ -35,9 +36,13 @@ class DataError(ValueError):
 def _read_u_data(path):
     return pd.read_csv(Path(path)/'u.data', sep='\t', header=None, names=['user','movie','rating','timestamp'])
 
-def _read_u_item(path):
+def read_u_item(path # folder of MovieLens 100k
+               ) -> pd.DataFrame:
+    "Every column of MovieLens 100k's `u.item`: movie id, title, dates, IMDb url and the 19 genre flags"
     cols = ['movie','title','release_date','video_release_date','imdb_url'] + GENRES
     return pd.read_csv(Path(path)/'u.item', sep='|', encoding='latin-1', header=None, names=cols)
+
+def _ratings_sha256(r): return hashlib.sha256(np.ascontiguousarray(r.to_numpy('int64')).tobytes()).hexdigest()
 
 # %% ../nbs/00_data.ipynb #fc396ae3
 def ml100k_problems(path # a folder that should hold MovieLens 100k
@@ -46,13 +51,29 @@ def ml100k_problems(path # a folder that should hold MovieLens 100k
     path = Path(path)
     missing = [f for f in ML100K_FILES if not (path/f).exists()]
     if missing: return [f'missing file(s): {", ".join(missing)}']
-    try: r, m = _read_u_data(path), _read_u_item(path)
+    try: r, m = _read_u_data(path), read_u_item(path)
     except Exception as e: return [f'unreadable: {type(e).__name__}: {e}']
     got = dict(ratings=len(r), users=r.user.nunique(), items=len(m), titles=m.title.nunique())
     probs = [f'{k}: expected {v:,}, found {got[k]:,}' for k,v in ML100K_COUNTS.items() if got[k]!=v]
     if r.isna().any().any() or not r.rating.between(1,5).all(): probs.append('u.data holds missing values or ratings outside 1..5')
+    elif not probs and _ratings_sha256(r) != ML100K_RATINGS_SHA256: probs.append('u.data: its rows differ from the published ones (checksum)')
     if not r.movie.isin(m.movie).all(): probs.append('u.data rates movies that u.item does not list')
     return probs
+
+# %% ../nbs/00_data.ipynb #181c5e03
+@contextlib.contextmanager
+def atomic_path(path # the file (or folder) to write
+               ):
+    "Yield a temporary path beside `path`; on success `os.replace` it onto `path`, on error delete it and leave `path` as it was"
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
+        else: tmp.unlink(missing_ok=True)
+        raise
 
 # %% ../nbs/00_data.ipynb #eb7bdffc
 RECBOLE_WHEEL = 'recbole-1.2.1-py3-none-any.whl'
@@ -99,39 +120,51 @@ _SOURCES = {'fastai': ('fastai untar_data(URLs.ML_100k)', _from_fastai),
             'pypi':   ('PyPI (the recbole==1.2.1 wheel)', _from_pypi)}
 
 # %% ../nbs/00_data.ipynb #474fc14f
-def _set_aside(path, why):
-    bad = path.with_name(path.name + '.corrupt')
-    if bad.exists(): shutil.rmtree(bad)
-    path.rename(bad)
-    print(f'MovieLens 100k at {path} is corrupt ({"; ".join(why)}); moved to {bad} and fetching a fresh copy')
+def _fetch_into(path, fetch):
+    "Run `fetch` into a temporary folder beside `path`; `(folder, problems)` of what it wrote"
+    tmp = Path(tempfile.mkdtemp(prefix='.fetch-', dir=path.parent))
+    try:
+        p = Path(fetch(tmp))
+        return tmp, p, ml100k_problems(p)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+
+def _swap_in(new, path, old_problems):
+    "Move the verified copy `new` to `path`; the old copy, if any, goes to `.corrupt` (if it had problems) or away"
+    if path.exists():
+        aside = path.with_name(path.name + ('.corrupt' if old_problems else '.old'))
+        if aside.exists(): shutil.rmtree(aside)
+        path.rename(aside)
+        if not old_problems: shutil.rmtree(aside)
+        else: print(f'MovieLens 100k at {path} was corrupt ({"; ".join(old_problems)}); kept as {aside.name}')
+    new.rename(path)
 
 # %% ../nbs/00_data.ipynb #360912d1
 def get_ml100k(base=None, # folder that holds `ml-100k/` (see `data_base`)
                sources=('fastai','pypi'), # where to fetch from when no sound copy exists, in order
-               force=False, # fetch again even if a sound copy exists
+               force=False, # fetch again even if a sound copy exists (it is kept until the new one verifies)
                verbose=True # print which source was used
               ) -> Path:
     "Folder of a verified MovieLens 100k copy in the original layout, fetched if needed"
     path = data_base(base)/'ml-100k'
-    if path.exists():
-        probs = ml100k_problems(path)
-        if not probs and not force:
-            if verbose: print(f'MovieLens 100k: existing copy at {path}')
-            return path
-        if probs: _set_aside(path, probs)
-        else: shutil.rmtree(path)
+    old_probs = ml100k_problems(path) if path.exists() else None
+    if old_probs == [] and not force:
+        if verbose: print(f'MovieLens 100k: existing copy at {path}')
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
     errors = []
     for s in sources:
         name, fetch = _SOURCES[s]
-        try: p = Path(fetch(path.parent))
+        try: tmp, p, probs = _fetch_into(path, fetch)
         except Exception as e:
             errors.append(f'{name}: {type(e).__name__}: {str(e)[:200]}'); continue
-        probs = ml100k_problems(p)
         if not probs:
-            if verbose: print(f'MovieLens 100k: downloaded from {name} to {p}')
-            return p
+            _swap_in(p, path, old_probs)
+            shutil.rmtree(tmp, ignore_errors=True)
+            if verbose: print(f'MovieLens 100k: downloaded from {name} to {path}')
+            return path
         errors.append(f'{name} gave a corrupt copy: {"; ".join(probs)}')
-        shutil.rmtree(p, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     raise DataError('could not get MovieLens 100k:\n' + '\n'.join(errors))
 
 # %% ../nbs/00_data.ipynb #a7eda8b6
@@ -139,7 +172,7 @@ def load_movies(path=None # folder of MovieLens 100k; fetched with `get_ml100k` 
                ) -> pd.DataFrame:
     "The `movies` table of the book: movie id and title"
     path = get_ml100k(verbose=False) if path is None else Path(path)
-    return pd.read_csv(path/'u.item', delimiter='|', encoding='latin-1', usecols=(0,1), names=('movie','title'), header=None)
+    return read_u_item(path)[['movie', 'title']]
 
 # %% ../nbs/00_data.ipynb #a6db88b5
 def load_ratings(path=None, # folder of MovieLens 100k; fetched with `get_ml100k` when omitted
@@ -151,33 +184,54 @@ def load_ratings(path=None, # folder of MovieLens 100k; fetched with `get_ml100k
     return ratings.merge(load_movies(path)) if titles else ratings
 
 # %% ../nbs/00_data.ipynb #ef27ae12
-def _check_ratings(df, user, item, rating):
+class DataWarning(UserWarning):
+    "Warned about ratings that are usable but suspicious (duplicate pairs, for instance)"
+
+def _first(mask): return int(np.flatnonzero(np.asarray(mask))[0])
+
+def _n_duplicates(df, user, item):
+    "How many rows repeat an earlier (user, item) pair; for integer ids one sort of int64 keys (several times faster than pandas at 25M rows)"
+    u, i = df[user].to_numpy(), df[item].to_numpy()
+    if len(u) and u.dtype.kind in 'iu' and i.dtype.kind in 'iu':
+        span = int(i.max()) - int(i.min()) + 1
+        if (int(u.max()) - int(u.min()) + 1) * span < 2**62:
+            k = np.sort((u.astype(np.int64) - u.min()) * span + (i.astype(np.int64) - i.min()))
+            return int((k[1:] == k[:-1]).sum())
+    return int(df.duplicated([user, item]).sum())
+
+def check_ratings(df, # ratings
+                  user='user', item='item', rating='rating' # names of the three columns
+                 ) -> pd.DataFrame:
+    "`df` with its `rating` column as float32 after checking the three columns; raises `DataError` naming the first problem"
     if not len(df): raise DataError('no ratings: the data is empty')
     missing = [c for c in (user, item, rating) if c not in df.columns]
     if missing: raise DataError(f'missing column(s) {missing}; the columns are {list(df.columns)}')
     for c in (user, item):
-        if df[c].isna().any(): raise DataError(f'column {c!r} has {df[c].isna().sum()} missing value(s), first at row {int(np.flatnonzero(df[c].isna().values)[0])}')
+        na = df[c].isna()
+        if na.any(): raise DataError(f'column {c!r} has {int(na.sum())} missing value(s), first at row {_first(na)}')
     r = pd.to_numeric(df[rating], errors='coerce')
     bad = r.isna() & df[rating].notna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.values)[0])
-        raise DataError(f'column {rating!r} has non-numeric value(s), e.g. {df[rating].iloc[i]!r} at row {i}')
-    if r.isna().any(): raise DataError(f'column {rating!r} has {int(r.isna().sum())} NaN value(s), first at row {int(np.flatnonzero(r.isna().values)[0])}')
-    if not np.isfinite(r.values.astype('float64')).all(): raise DataError(f'column {rating!r} has infinite value(s)')
-    return r.astype('float32')
+    if bad.any(): raise DataError(f'column {rating!r} has non-numeric value(s), e.g. {df[rating].iloc[_first(bad)]!r} at row {_first(bad)}')
+    if r.isna().any(): raise DataError(f'column {rating!r} has {int(r.isna().sum())} NaN value(s), first at row {_first(r.isna())}')
+    r64 = r.to_numpy('float64')
+    big = ~np.isfinite(r64) | (np.abs(r64) > np.finfo(np.float32).max)
+    if big.any(): raise DataError(f'column {rating!r} has infinite value(s) or values too large for float32, e.g. {r64[_first(big)]} at row {_first(big)}')
+    n_dup = _n_duplicates(df, user, item)
+    if n_dup: warnings.warn(f'{n_dup:,} duplicate ({user}, {item}) row(s): each counts as a separate rating', DataWarning, stacklevel=2)
+    if df[rating].dtype != np.float32: df = df.assign(**{rating: r.astype('float32')})
+    return df
 
 # %% ../nbs/00_data.ipynb #3c9075ee
 def load_ratings_df(src, # a DataFrame, or the path of a CSV file
                     user='user', item='item', rating='rating', # names of the three columns
                     **kwargs # passed to `pd.read_csv`
                    ) -> pd.DataFrame:
-    "Ratings from `src` with the columns `user`, `item`, `rating` checked; raises `DataError` naming any problem"
-    if isinstance(src, pd.DataFrame): df = src.copy()
+    "Ratings from `src` with the columns `user`, `item`, `rating` checked by `check_ratings`; raises `DataError` naming any problem"
+    if isinstance(src, pd.DataFrame): df = src
     else:
         try: df = pd.read_csv(src, **kwargs)
         except pd.errors.EmptyDataError: raise DataError(f'no ratings: {src} is empty') from None
-    df[rating] = _check_ratings(df, user, item, rating)
-    return df.reset_index(drop=True)
+    return check_ratings(df, user, item, rating).reset_index(drop=True)
 
 # %% ../nbs/00_data.ipynb #909ca76c
 def crosstab(ratings, # ratings table
@@ -189,3 +243,109 @@ def crosstab(ratings, # ratings table
     top_i = ratings[item].value_counts().index[:n_items]
     sub = ratings[ratings[user].isin(top_u) & ratings[item].isin(top_i)]
     return pd.crosstab(sub[user], sub[item], values=sub[rating], aggfunc='mean').reindex(index=top_u, columns=top_i)
+
+# %% ../nbs/18_scaling.ipynb #538be97c
+def _arrow_read(path, cols, sep, header, encoding):
+    "pyarrow table of the columns `cols` (names, or positions without header) of a delimited file, ratings as `float32`"
+    import pyarrow as pa, pyarrow.csv as pcsv
+    if sep == '::' and not header: cols = [c*2 for c in cols]   # MovieLens' '::' read as ':' with empty columns between
+    names = list(cols) if header else [f'f{c}' for c in cols]
+    opts = pcsv.ReadOptions(autogenerate_column_names=not header, block_size=1<<24, encoding=encoding), pcsv.ParseOptions(delimiter=':' if sep == '::' else sep)
+    # ids as int32 (fastest, smallest); else as pyarrow infers them (large integers, text); else all as text, for `check_ratings` to judge
+    tries = [(pa.int32(), pa.int32(), pa.float32()), (None, None, pa.float32()), (pa.string(),)*3]
+    for k, types in enumerate(tries):
+        conv = pcsv.ConvertOptions(include_columns=names, column_types={n: t for n, t in zip(names, types) if t}, strings_can_be_null=True)
+        try: return pcsv.read_csv(path, *opts, conv)
+        except pa.ArrowKeyError as e: raise DataError(f'missing column: {e}') from None
+        except pa.ArrowInvalid as e:
+            if 'conversion error' in str(e) and k < len(tries) - 1: continue
+            raise DataError(f'no ratings: {path} is empty' if 'Empty CSV' in str(e) else f'{path}: {e}') from None
+
+# %% ../nbs/18_scaling.ipynb #e1e350cf
+def read_ratings(path, # a delimited ratings file
+                 user='userId', item='movieId', rating='rating', # column names, or positions (0, 1, 2) for files without header
+                 sep=',', header=True, # delimiter (MovieLens' `::` too) and whether the first line names the columns
+                 scale=None, # (lowest, highest) allowed rating, checked when given
+                 encoding='utf-8' # the file's text encoding
+                ) -> pd.DataFrame:
+    "Columns `user`, `item` (ids as in the file), `rating` (float32) of a large ratings file, checked by `check_ratings`"
+    try: import pyarrow as pa
+    except ImportError: df = _pandas_read(path, (user, item, rating), sep, header, encoding)
+    else:
+        tbl = _arrow_read(path, [user, item, rating], sep, header, encoding)
+        for c, t in zip((user, item), tbl.schema.types):
+            if pa.types.is_binary(t): raise DataError(f'column {c!r} is not {encoding} text; pass the encoding of the file')
+        df = tbl.to_pandas(split_blocks=True, self_destruct=True); del tbl
+    cols = [user, item, rating] if header else ['user', 'item', 'rating']
+    df = check_ratings(df.set_axis(cols, axis=1), *cols).set_axis(['user', 'item', 'rating'], axis=1)  # errors name the file's columns
+    if scale is not None:
+        bad = ~df.rating.between(*scale).to_numpy()
+        if bad.any(): i = int(np.flatnonzero(bad)[0]); raise DataError(f'rating {df.rating.iloc[i]} at row {i} is outside {scale}')
+    return df
+
+# %% ../nbs/18_scaling.ipynb #6913ef27
+def _pandas_read(path, cols, sep, header, encoding):
+    "Fallback reader without pyarrow: pandas' parser, the three columns only"
+    try: df = pd.read_csv(path, sep=sep, header=0 if header else None, usecols=list(cols), encoding=encoding, engine='python' if sep == '::' else 'c')
+    except pd.errors.EmptyDataError: raise DataError(f'no ratings: {path} is empty') from None
+    except (ValueError, UnicodeDecodeError) as e: raise DataError(f'{path}: {e}') from None
+    return df[list(cols)]
+
+# %% ../nbs/18_scaling.ipynb #f755e60c
+_GL = 'https://files.grouplens.org/datasets/movielens/'
+MOVIELENS = {
+    'ml-latest-small': dict(url=_GL+'ml-latest-small.zip', ratings='ratings.csv', movies='movies.csv', sep=',', scale=(0.5, 5),
+                            counts=dict(ratings=100_836, users=610, items=9_724, movies=9_742)),
+    'ml-1m': dict(url=_GL+'ml-1m.zip', ratings='ratings.dat', movies='movies.dat', sep='::', scale=(1, 5),
+                  counts=dict(ratings=1_000_209, users=6_040, items=3_706, movies=3_883)),
+    'ml-25m': dict(url=_GL+'ml-25m.zip', ratings='ratings.csv', movies='movies.csv', sep=',', scale=(0.5, 5),
+                   counts=dict(ratings=25_000_095, users=162_541, items=59_047, movies=62_423))}
+
+# %% ../nbs/18_scaling.ipynb #c1ca54e6
+def read_movielens(path, # folder of a MovieLens release
+                   name # its name, a key of `MOVIELENS`
+                  ) -> tuple:
+    "`(ratings, movies)` of the MovieLens release `name` at `path`: ratings as in `read_ratings`, movies with item, title, genres"
+    if name not in MOVIELENS: raise DataError(f'unknown MovieLens release {name!r}; known: {list(MOVIELENS)}')
+    spec, path = MOVIELENS[name], Path(path)
+    if spec['sep'] == '::':
+        ratings = read_ratings(path/spec['ratings'], 0, 1, 2, sep='::', header=False, scale=spec['scale'])
+        movies = pd.read_csv(path/spec['movies'], sep='::', engine='python', header=None, names=['item', 'title', 'genres'], encoding='latin-1')
+    else:
+        ratings = read_ratings(path/spec['ratings'], scale=spec['scale'])
+        movies = pd.read_csv(path/spec['movies']).set_axis(['item', 'title', 'genres'], axis=1)
+    return ratings, movies
+
+# %% ../nbs/18_scaling.ipynb #9b4d66ac
+def movielens_problems(path, name, counts=None # expected counts; default: the published ones
+                      ) -> list:
+    "What is wrong with the copy of MovieLens release `name` at `path` (an empty list when it is sound)"
+    spec, path = MOVIELENS[name], Path(path)
+    missing = [f for f in (spec['ratings'], spec['movies']) if not (path/f).exists()]
+    if missing: return [f'missing file(s): {", ".join(missing)}']
+    try: r, m = read_movielens(path, name)
+    except Exception as e: return [f'unreadable: {type(e).__name__}: {e}']
+    got = dict(ratings=len(r), users=r.user.nunique(), items=r.item.nunique(), movies=len(m))
+    expected = spec['counts'] if counts is None else counts
+    probs = [f'{k}: expected {v:,}, found {got[k]:,}' for k, v in expected.items() if got[k] != v]
+    if not r.item.isin(m.item).all(): probs.append(f'{spec["ratings"]} rates movies that {spec["movies"]} does not list')
+    return probs
+
+# %% ../nbs/18_scaling.ipynb #c184bd7b
+def get_movielens(name, # 'ml-latest-small', 'ml-1m' or 'ml-25m'
+                  base=None, # folder that holds the release's folder (see `data_base`)
+                  fetch=None, # `fetch(url, base)` downloads and extracts; default fastai's `untar_data`
+                  counts=None # expected counts (see `movielens_problems`)
+                 ) -> Path:
+    "Folder of a verified copy of the MovieLens release `name`, downloaded if needed; raises `DataError` saying what is wrong"
+    if name not in MOVIELENS: raise DataError(f'unknown MovieLens release {name!r}; known: {list(MOVIELENS)}')
+    path = data_base(base)/name
+    if path.exists() and not movielens_problems(path, name, counts): return path
+    if fetch is None:
+        from fastai.data.external import untar_data
+        fetch = lambda url, base: untar_data(url, data=base)
+    try: p = Path(fetch(MOVIELENS[name]['url'], data_base(base)))
+    except Exception as e: raise DataError(f'could not download {name} from {MOVIELENS[name]["url"]}: {type(e).__name__}: {e}') from None
+    probs = movielens_problems(p, name, counts)
+    if probs: raise DataError(f'{name} at {p} is not sound: ' + '; '.join(probs))
+    return p
