@@ -20,14 +20,13 @@ def _need(ok, msg):
 
 @contextlib.contextmanager
 def _quiet_libraries():
-    "Inside a console script: drop library warnings, print our `DataWarning`s as one `warning:` line each"
+    "Inside a console script: drop library warnings; after a successful run, print our `DataWarning`s as one `warning:` line each"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        try: yield
-        finally:
-            from collab_lib.data import DataWarning
-            for w in caught:
-                if issubclass(w.category, DataWarning): print(f'warning: {w.message}', file=sys.stderr)
+        yield
+    from collab_lib.data import DataWarning
+    for w in caught:
+        if issubclass(w.category, DataWarning): print(f'warning: {w.message}', file=sys.stderr)
 
 # %% ../nbs/20_cli.ipynb #8c71d5ff
 def _message(e):
@@ -108,9 +107,10 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
         _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
         _need(wd is None or wd >= 0, f'--wd must not be negative, got {wd}')
         sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
-        from collab_lib.data import read_ratings
-        from collab_lib.recommend import fit_recommender
+        from collab_lib.data import DataError, read_ratings
+        if not Path(csv).is_file(): raise DataError(f'{csv}: no such file' if not Path(csv).exists() else f'{csv} is not a file')
         df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
+        from collab_lib.recommend import fit_recommender   # PyTorch and fastai only once the data is known to be good
         rec, learn = fit_recommender(df, user, item, rating, n_factors=n_factors, epochs=epochs, bs=bs, wd=wd, valid_pct=valid_pct, seed=seed, check=False)
         _print_losses(learn)
         rec.save(out)

@@ -180,7 +180,7 @@ def _read_saved(path):
     if path.stat().st_size == 0: raise DataError(f'{path} is empty: not a model file')
     try: d = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise DataError(f'{path} is not a model file saved by collab_lib (truncated or another format: {str(e).splitlines()[0][:120]})') from None
+        raise DataError(f'{path} is not a model file saved by collab_lib: it is truncated, or in another format') from None
     if not isinstance(d, dict) or d.get('format') != RECOMMENDER_FORMAT:
         found = d.get('format') if isinstance(d, dict) else type(d).__name__
         raise DataError(f'{path} was not written by collab_train / Recommender.save (format {found!r}, expected {RECOMMENDER_FORMAT!r})')
