@@ -8,18 +8,22 @@ __all__ = ['BIN', 'run_measured', 'train_fresh']
 BIN = Path(sys.executable).parent  # the console scripts of this Python environment (`collab_train`, `collab_recommend`)
 
 
+# A small launcher process starts the command and reports the command's peak memory (`ru_maxrss`, KiB on Linux).
+# Why not `os.wait4` on the command directly: Linux carries a process's peak over `exec`, and a child of a large
+# process (a notebook kernel that has trained models) starts as a copy of it, so its `ru_maxrss` would be at least the
+# parent's peak. The launcher is small, so the command it starts is measured from a small start.
+_LAUNCHER = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[2:]); _, st, ru = os.wait4(p.pid, 0); "
+             "open(sys.argv[1], 'w').write(str(ru.ru_maxrss)); sys.exit(os.waitstatus_to_exitcode(st))")
+
 def run_measured(cmd, env=None) -> dict:
-    "Run `cmd` to the end in a child process: `rc`, `out` (stdout and stderr), wall `secs` and the child's `peak_rss_gb`"
-    with tempfile.TemporaryFile() as f:
+    "Run `cmd` to the end in a child process: `rc`, `out` (stdout and stderr), wall `secs` and the command's `peak_rss_gb`"
+    with tempfile.TemporaryFile() as f, tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        p = subprocess.Popen([str(o) for o in cmd], stdout=f, stderr=subprocess.STDOUT, env=env)
-        # the kernel's resource usage of this one child: `ru_maxrss` is its peak resident memory, in KiB on Linux
-        # (`getrusage(RUSAGE_CHILDREN)` would be the maximum over every child reaped so far)
-        _, status, ru = os.wait4(p.pid, 0)
+        p = subprocess.run([sys.executable, '-c', _LAUNCHER, f'{d}/maxrss', *[str(o) for o in cmd]], stdout=f, stderr=subprocess.STDOUT, env=env)
         secs = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)
         f.seek(0)
-        return dict(rc=p.returncode, out=f.read().decode(errors='replace'), secs=secs, peak_rss_gb=ru.ru_maxrss * 1024 / 1e9)
+        kib = int(Path(f'{d}/maxrss').read_text())
+        return dict(rc=p.returncode, out=f.read().decode(errors='replace'), secs=secs, peak_rss_gb=kib * 1024 / 1e9)
 
 
 def train_fresh(csv, out, epochs=1, env=None) -> dict:

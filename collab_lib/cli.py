@@ -38,11 +38,10 @@ def _message(e):
 @contextlib.contextmanager
 def cli_errors():
     "Report user errors as one line on stderr and exit: status 2 for bad arguments, 1 for bad data, 130 when interrupted"
-    import pandas as pd
     try: yield
     except UsageError as e: print(f'error: {_message(e)}', file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt: print('error: interrupted', file=sys.stderr); sys.exit(130)
-    except (ValueError, KeyError, OSError, UnicodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+    except (ValueError, KeyError, OSError) as e:  # `DataError`, pandas' parser errors and `UnicodeError` are `ValueError`s
         print(f'error: {_message(e)}', file=sys.stderr); sys.exit(1)
 
 # %% ../nbs/20_cli.ipynb #d599e51f
