@@ -34,8 +34,8 @@ check: ## library and README in sync with the notebooks, notebooks clean
 	$(PY) tools/make_readme.py
 	@git diff --quiet --exit-code -- README.md || { echo "README.md is out of date with nbs/index.ipynb: run make export and commit"; exit 1; }
 
-nbs-test: ## run every notebook top to bottom in a fresh kernel (2 at a time, one torch thread each: no oversubscription)
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
+nbs-test: ## run every notebook top to bottom in a fresh kernel (nbdev's test_nb; 2 at a time, longest first, one torch thread each)
+	OMP_NUM_THREADS=1 $(PY) tools/test_nbs.py --n_workers 2
 
 test: check nbs-test docs docs-test ## everything: repo checks, every notebook, the docs site in a browser
 	@echo "tests: $$(( $$(ls nbs/[!_]*.ipynb | wc -l) + 1 )) passed, 0 failed"

@@ -32,7 +32,8 @@ def _quiet_libraries():
 def _message(e):
     "The text of an exception, with a hint for the common ones"
     msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-    if 'UTF8' in msg or 'utf-8' in msg: msg = f'{msg.splitlines()[0]} (the file is not UTF-8 text: pass its --encoding, e.g. --encoding latin-1)'
+    if ('UTF8' in msg or 'utf-8' in msg) and '--encoding' not in msg:
+        msg = f"{msg.splitlines()[0].split(';')[0]}: pass the file's --encoding, e.g. --encoding latin-1"
     return ' '.join(msg.split())  # one line
 
 @contextlib.contextmanager
