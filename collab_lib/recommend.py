@@ -34,22 +34,25 @@ class Recommender:
     "Recommendations, similar items and predictions from a trained `model`, by the original ids of the ratings"
     def __init__(self, model, # a trained model (see `model_arch`)
                  classes, # {user_name: classes, item_name: classes} of the model's rows, '#na#' first
-                 ratings, # the ratings the model was trained on (at least the user and item columns)
+                 ratings, # the ratings the model was trained on (at least the user and item columns); unused when `rated` is given
                  user_name='user', item_name='movie', # the user and item columns
                  y_range=None, # range of the model's outputs; the model's `y_range` when omitted
                  titles=None, # optional {item: title}, shown next to the items
                  rating_range=None, # lowest and highest rating of the data; read from `ratings` when it has a `rating` column
-                 encoded=None): # the (user, item) rows of `ratings` if already encoded with `classes`, `(n, 2)`
+                 encoded=None, # the (user, item) rows of `ratings` if already encoded with `classes`, `(n, 2)`
+                 rated=None): # `(rated_starts, rated_items)` if already known (a loaded file)
         store_attr('model,classes,user_name,item_name,titles')
         self.y_range = ifnone(y_range, getattr(model, 'y_range', None))
         self.u2i, self.i2i = [{o: i for i, o in enumerate(classes[n]) if i > 0} for n in (user_name, item_name)]
-        if encoded is None:
-            vals = [ratings[n].to_numpy() for n in (user_name, item_name)]
-            for v, n in zip(vals, (user_name, item_name)): _check_ids(v, classes[n], n)
-            u, i = [encode(v, classes[n]).numpy() for v, n in zip(vals, (user_name, item_name))]
-        else: u, i = np.asarray(encoded[:, 0]), np.asarray(encoded[:, 1])
-        self.rated_starts, self.rated_items = _rated_csr(u, i, len(classes[user_name]))
-        if rating_range is None and 'rating' in ratings: rating_range = (float(ratings['rating'].min()), float(ratings['rating'].max()))
+        if rated is None:
+            if encoded is None:
+                vals = [ratings[n].to_numpy() for n in (user_name, item_name)]
+                for v, n in zip(vals, (user_name, item_name)): _check_ids(v, classes[n], n)
+                u, i = [encode(v, classes[n]).numpy() for v, n in zip(vals, (user_name, item_name))]
+            else: u, i = np.asarray(encoded[:, 0]), np.asarray(encoded[:, 1])
+            rated = _rated_csr(u, i, len(classes[user_name]))
+        self.rated_starts, self.rated_items = rated
+        if rating_range is None and ratings is not None and 'rating' in ratings: rating_range = (float(ratings['rating'].min()), float(ratings['rating'].max()))
         self.rating_range = rating_range
     def o2i(self, name): return self.u2i if name == self.user_name else self.i2i
     def rated(self, row): "Item rows rated by the user at row `row`"; return self.rated_items[self.rated_starts[row]:self.rated_starts[row+1]]
@@ -195,12 +198,8 @@ def load(cls:Recommender, path, # a file written by `Recommender.save`
     model.load_state_dict(d['state'])
     un, itn = d['names']
     classes = {n: CategoryMap(d['classes'][n], sort=False) for n in (un, itn)}
-    rec = cls.__new__(cls)
-    rec.model, rec.classes, rec.titles = model.to(device).eval(), classes, None if d['titles'] is None else dict(zip(*d['titles']))
-    rec.user_name, rec.item_name, rec.y_range, rec.rating_range = un, itn, d['y_range'], d['rating_range']
-    rec.u2i, rec.i2i = [{o: i for i, o in enumerate(classes[n]) if i > 0} for n in (un, itn)]
-    rec.rated_starts, rec.rated_items = d['rated_starts'].numpy(), d['rated_items'].numpy()
-    return rec
+    return cls(model.to(device).eval(), classes, None, un, itn, y_range=d['y_range'], rating_range=d['rating_range'],
+               titles=None if d['titles'] is None else dict(zip(*d['titles'])), rated=(d['rated_starts'].numpy(), d['rated_items'].numpy()))
 
 # %% ../nbs/13_recommend.ipynb #810a2521
 def data_y_range(r # the ratings
