@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The smaller CPU-only torch 2.13.0 cannot be used: PyPI's torchvision (needed by fastai/fastbook) fails to import beside it.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup run test check nbs-test export clean readme docs docs-test bench bench-scale
+.PHONY: setup run test check nbs-test results export clean readme docs docs-test bench bench-scale
 
 setup: ## fresh venv at .venv, the package with [dev], and the data
 	python3 -m venv $(VENV)
@@ -34,8 +34,12 @@ check: ## library and README in sync with the notebooks, notebooks clean
 	$(PY) tools/make_readme.py
 	@git diff --quiet --exit-code -- README.md || { echo "README.md is out of date with nbs/index.ipynb: run make export and commit"; exit 1; }
 
-nbs-test: ## run every notebook top to bottom in a fresh kernel (nbdev's test_nb; 2 at a time, longest first, one torch thread each)
+nbs-test: ## run every notebook top to bottom in a fresh kernel (nbdev's test_nb; 2 at a time, longest first, one torch thread each); `#| slow` cells are skipped
 	OMP_NUM_THREADS=1 $(PY) tools/test_nbs.py --n_workers 2
+
+results: ## re-run, in place, every notebook with `#| slow` cells (the multi-seed tables): refreshes nbs/results/ and the saved outputs
+	for nb in $$(grep -l '"#| slow' nbs/*.ipynb); do echo "$$nb"; OMP_NUM_THREADS=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=7200 "$$nb" || exit 1; done
+	$(BIN)/nbdev_clean
 
 test: check nbs-test docs docs-test ## everything: repo checks, every notebook, the docs site in a browser
 	@echo "tests: $$(( $$(ls nbs/[!_]*.ipynb | wc -l) + 1 )) passed, 0 failed"

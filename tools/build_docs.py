@@ -4,7 +4,7 @@
    after trying to install Quarto): directives applied, hidden cells dropped, `show_doc` rendered.
    Only the import and `show_doc` cells run; every other output is the one saved in the notebook.
 2. The site's sources in docs/ (`_quarto.yml`, `styles.css`, the favicon) are copied beside them, with
-   `nbdev.yml` written from settings.ini and `sidebar.yml` listing the notebooks in reading order.
+   `nbdev.yml` written from settings.ini and `sidebar.yml` listing the notebooks in reading order, in two parts (`sidebar_yml`).
 3. smalldocs (pure Python, reads a Quarto project as is) renders `_proc/` into docs/_site/.
 
 Nothing under nbs/ or collab_lib/ is written: `refresh_quarto_yml` (writes nbs/_quarto.yml, nbs/nbdev.yml)
@@ -74,7 +74,17 @@ def write_config(cfg, names: list[str]) -> None:
         f'  description: {yaml_str(cfg.description)}',
         f'  repo-branch: {cfg.branch}',
         f'  repo-url: {yaml_str(cfg.git_url)}', '']))
-    (PROC/'sidebar.yml').write_text('website:\n  sidebar:\n    contents:\n' + ''.join(f'      - {n}\n' for n in names))
+    (PROC/'sidebar.yml').write_text(sidebar_yml(names))
+
+
+PARTS = (('Part I: the chapter', lambda n: n[:2] < '10'), ('Part II: going further', lambda n: n[:2] >= '10'))
+
+def sidebar_yml(names: list[str]) -> str:
+    "The sidebar: the index, then the notebooks numbered 00-09 (Part I, the book's chapter) and 10 on (Part II) as two sections"
+    lines = ['website:', '  sidebar:', '    contents:'] + [f'      - {n}' for n in names if not n[:2].isdigit()]
+    for title, keep in PARTS:
+        lines += [f'      - section: "{title}"', '        contents:'] + [f'          - {n}' for n in names if n[:2].isdigit() and keep(n)]
+    return '\n'.join(lines) + '\n'
 
 
 def make_offline(site: Path) -> list[str]:

@@ -1,6 +1,10 @@
-"""Run every notebook top to bottom in a fresh kernel, as `nbdev_test --flags slow --timing` does, but longest first.
+"""Run every notebook top to bottom in a fresh kernel, as `nbdev_test --timing` does, but longest first.
 
-nbdev_test hands the notebooks to its workers in name order, so the longest one (10_results, about six minutes here)
+Cells flagged `#| slow` (the multi-seed tables: 24 runs in 11_results, stock fastai at bs=64, u1-u5) are skipped, as
+`nbdev_test` skips them: they write their table to `nbs/results/`, and the cell after them reads it from there, so the
+test still checks every sentence built from it. `make results` re-runs them; `--flags slow` runs them here too.
+
+nbdev_test hands the notebooks to its workers in name order, so the longest one (11_results, about six minutes here)
 starts only after the chapter's first notebooks, and the other worker sits idle at the end while it finishes. Starting
 the longest ones first (longest-processing-time-first scheduling) lets the short ones fill in around them: the same work,
 about a minute less wall time on 2 cores. The order below comes from `--timing`; a notebook not listed runs after them,
@@ -13,14 +17,14 @@ from nbdev.config import get_config
 from nbdev.doclinks import nbglob
 from nbdev.test import test_nb, _keep_file
 
-LONGEST_FIRST = ['10_results', '21_robustness', '12_benchmark', '08_deep', '18_scaling', '01a_fast_dataloaders', '06_interpret']
+LONGEST_FIRST = ['11_results', '21_robustness', '12_benchmark', '08_deep', '18_scaling', '10_fast_path', '06_interpret']
 
 def ordered(files):
     "`files` with the notebooks of `LONGEST_FIRST` first, in that order, then the rest by name"
     rank = {n: i for i, n in enumerate(LONGEST_FIRST)}
     return sorted(files, key=lambda f: (rank.get(f.stem, len(rank)), f.name))
 
-def main(n_workers=2, flags='slow'):
+def main(n_workers=2, flags=''):
     cfg = get_config()
     files = [f.absolute() for f in ordered(nbglob(cfg.nbs_path, as_path=True)) if _keep_file(f, '.notest')]
     with working_directory(cfg.nbs_path):  # where nbdev_test runs them: notebooks open files relative to nbs/
@@ -35,4 +39,6 @@ def main(n_workers=2, flags='slow'):
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--n_workers', type=int, default=2)
-    main(p.parse_args().n_workers)
+    p.add_argument('--flags', default='', help='test flags to run, e.g. `slow`')
+    a = p.parse_args()
+    main(a.n_workers, a.flags)
