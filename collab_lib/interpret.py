@@ -41,14 +41,18 @@ def plot_item_pca(factors, # item factors, one row per item
 # %% ../nbs/06_interpret.ipynb #5133f063
 def nearest_items(factors, classes, # item factors and the items' names
                   item, # name of the item to start from
-                  n=5 # how many neighbours (at most all the other items)
+                  n=5, # how many neighbours (at most all the other items)
+                  keep=None # optional boolean mask, one per item: only these may be returned
                  ) -> pd.DataFrame:
     "The `n` items whose factors are most similar (cosine) to those of `item`, with their similarity"
     o2i = {o:i for i,o in enumerate(classes)}
     if item not in o2i: raise KeyError(f'unknown item {item!r}: not among the {len(classes)} items of the model')
+    if keep is not None and len(keep) != len(classes): raise ValueError(f'keep has {len(keep)} entries for {len(classes)} items')
     sims = nn.CosineSimilarity(dim=1)(factors, factors[o2i[item]][None])
     order = sims.argsort(descending=True)
-    idxs = order[order != o2i[item]][:n]  # never the item itself
+    order = order[order != o2i[item]]  # never the item itself
+    if keep is not None: order = order[torch.as_tensor(np.asarray(keep, dtype=bool))[order]]
+    idxs = order[:n]
     return pd.DataFrame({'item': [classes[int(i)] for i in idxs], 'similarity': sims[idxs].numpy().round(3)})
 
 # %% ../nbs/07_bootstrap.ipynb #51a0e8a5
