@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
+__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
 
 # %% ../nbs/00_data.ipynb #354326a6
 ML100K_COUNTS = dict(ratings=100_000, users=943, items=1_682, titles=1_664)
@@ -243,6 +243,16 @@ def crosstab(ratings, # ratings table
     top_i = ratings[item].value_counts().index[:n_items]
     sub = ratings[ratings[user].isin(top_u) & ratings[item].isin(top_i)]
     return pd.crosstab(sub[user], sub[item], values=sub[rating], aggfunc='mean').reindex(index=top_u, columns=top_i)
+
+# %% ../nbs/09a_further_research.ipynb #cb01c357
+def ml100k_folds(ratings # the 100,000 ratings of MovieLens 100k in the order of `u.data`, as `load_ratings` returns them
+                ) -> list:
+    "Row positions `(base, test)` of the five folds `u1`..`u5` of MovieLens 100k: fold k tests on rows 20,000(k-1) to 20,000k of `u.data`"
+    cols = ['user', 'movie', 'rating', 'timestamp']
+    if len(ratings) != ML100K_COUNTS['ratings'] or not set(cols) <= set(ratings.columns) or _ratings_sha256(ratings[cols]) != ML100K_RATINGS_SHA256:
+        raise DataError(f'ml100k_folds needs the 100,000 ratings of MovieLens 100k in the order of u.data, as `load_ratings()` returns them; these {len(ratings):,} rows are not')
+    n, rows = ML100K_COUNTS['ratings'] // 5, np.arange(ML100K_COUNTS['ratings'])
+    return [(np.concatenate([rows[:n*k], rows[n*(k+1):]]), rows[n*k:n*(k+1)]) for k in range(5)]
 
 # %% ../nbs/18_scaling.ipynb #538be97c
 def _arrow_read(path, cols, sep, header, encoding):
