@@ -4,15 +4,15 @@
 
 # %% auto #0
 __all__ = ['BOOK_RESULTS', 'CollabTensors', 'CollabTensorDL', 'random_split', 'make_classes', 'encode', 'CollabTensorDataLoaders',
-           'PlainLoss', 'PlainMSELossFlat', 'ForeachAdam', 'FastLearner', 'scale_hparams', 'fast_dls', 'fit_fast',
-           'book_dls', 'results_row']
+           'protocol_run', 'PlainLoss', 'PlainMSELossFlat', 'ForeachAdam', 'FastLearner', 'scale_hparams', 'fast_dls',
+           'fit_fast', 'book_dls', 'results_row']
 
 # %% ../nbs/10_fast_path.ipynb #2878864d
 from fastai.collab import *
 from fastai.tabular.all import *
 from fastai.data.load import DataLoader as FaDataLoader
 from fastai.tabular.core import TabDataLoader
-import contextlib
+import contextlib, time
 import torch.distributed as dist
 from .data import *
 
@@ -77,10 +77,11 @@ class CollabTensorDataLoaders(DataLoaders):
     def from_df(cls, ratings, valid_pct=0.2, user_name=None, item_name=None, rating_name=None, seed=None,
                 bs=64, val_bs=None, device=None, replacement=False,
                 idx_dtype=torch.long, # `torch.int32` halves the memory of the encoded pairs (batches are `int64` all the same)
+                splits=None, # `(train, valid)` row positions to use instead of a random split (e.g. a dataset's own folds)
                 **kwargs):
         "Like `CollabDataLoaders.from_df`: a random `valid_pct` split, users and items categorified on the training split"
         user_name, item_name, rating_name = [ifnone(n, ratings.columns[i]) for i,n in enumerate((user_name, item_name, rating_name))]
-        tr, va = random_split(len(ratings), valid_pct, seed)
+        tr, va = random_split(len(ratings), valid_pct, seed) if splits is None else (torch.as_tensor(np.asarray(s, dtype=np.int64)) for s in splits)
         cols = {n: ratings[n].to_numpy() for n in (user_name, item_name)}
         classes = {n: make_classes(v[tr.numpy()]) for n, v in cols.items()}
         x = torch.stack([encode(v, classes[n]).to(idx_dtype) for n, v in cols.items()], 1)
@@ -89,6 +90,27 @@ class CollabTensorDataLoaders(DataLoaders):
                   CollabTensorDL(CollabTensors(x[va], y[va]), bs=ifnone(val_bs, bs*2), device=device, **kwargs), device=device)
         dls.classes, dls.cat_names, dls.y_names, dls.splits = classes, L(user_name, item_name), L(rating_name), (tr, va)
         return dls
+
+# %% ../nbs/10_fast_path.ipynb #1a458f27
+def protocol_run(ratings, # the ratings, with `item_name` as items
+                 make, # `make(dls)`: the model, or a ready `Learner` (e.g. `collab_learner(dls, ...)`)
+                 seed=42, # seeds the split, then `set_seed(seed)` right before `make`
+                 wd=None, # weight decay of `fit_one_cycle` (`None`: fastai's default)
+                 epochs=5, lr=5e-3, bs=64, item_name='title',
+                 dls_fn=None, # `dls_fn(ratings, seed)`: other `DataLoaders` (default: `CollabTensorDataLoaders.from_df`)
+                 fast=False # train a model with `FastLearner`, `ForeachAdam`, `PlainMSELossFlat` (bit for bit the stock result)
+                ) -> Learner:
+    "One run of Part I's protocol, quietly; the `Learner` after `fit_one_cycle`, its wall time in `fit_seconds`"
+    dls = dls_fn(ratings, seed) if dls_fn else CollabTensorDataLoaders.from_df(ratings, item_name=item_name, bs=bs, seed=seed)
+    set_seed(seed)
+    learn = make(dls)
+    if not isinstance(learn, Learner):
+        learn = (FastLearner(dls, learn, loss_func=PlainMSELossFlat(), opt_func=ForeachAdam) if fast
+                 else Learner(dls, learn, loss_func=MSELossFlat()))
+    t = time.perf_counter()
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr, wd=wd)
+    learn.fit_seconds = time.perf_counter() - t
+    return learn
 
 # %% ../nbs/10_fast_path.ipynb #7a00fcad
 class PlainLoss(BaseLoss):
