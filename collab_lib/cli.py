@@ -107,9 +107,10 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
         _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
         _need(wd is None or wd >= 0, f'--wd must not be negative, got {wd}')
         sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
-        from collab_lib.data import DataError, read_ratings
+        from collab_lib.data import DataError, read_ratings, check_trainable
         if not Path(csv).is_file(): raise DataError(f'{csv}: no such file' if not Path(csv).exists() else f'{csv} is not a file')
         df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
+        check_trainable(df, rating, valid_pct)   # a file that cannot train a model fails here, before PyTorch and fastai load
         from collab_lib.recommend import fit_recommender   # PyTorch and fastai only once the data is known to be good
         rec, learn = fit_recommender(df, user, item, rating, n_factors=n_factors, epochs=epochs, bs=bs, wd=wd, valid_pct=valid_pct, seed=seed, check=False)
         _print_losses(learn)

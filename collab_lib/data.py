@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
+__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'data_y_range', 'check_trainable', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
 
 # %% ../nbs/00_data.ipynb #354326a6
 ML100K_COUNTS = dict(ratings=100_000, users=943, items=1_682, titles=1_664)
@@ -253,6 +253,26 @@ def ml100k_folds(ratings # the 100,000 ratings of MovieLens 100k in the order of
         raise DataError(f'ml100k_folds needs the 100,000 ratings of MovieLens 100k in the order of u.data, as `load_ratings()` returns them; these {len(ratings):,} rows are not')
     n, rows = ML100K_COUNTS['ratings'] // 5, np.arange(ML100K_COUNTS['ratings'])
     return [(np.concatenate([rows[:n*k], rows[n*(k+1):]]), rows[n*k:n*(k+1)]) for k in range(5)]
+
+# %% ../nbs/13_recommend.ipynb #810a2521
+def data_y_range(r # the ratings
+                ) -> tuple:
+    "`(lowest - m, highest + m)` of the ratings `r`, `m` an eighth of their span: `(0.5, 5.5)` for ratings 1 to 5"
+    lo, hi = float(np.min(r)), float(np.max(r))
+    if lo == hi: raise DataError(f'every rating is {lo:g}: there is nothing to learn')
+    m = (hi - lo) / 8
+    return (lo - m, hi + m)
+
+# %% ../nbs/13_recommend.ipynb #95dc532d
+def check_trainable(ratings, # the ratings
+                    rating='rating', # the rating column
+                    valid_pct=0.2 # share kept for validation
+                   ) -> tuple:
+    "`data_y_range` of the ratings once they can train a model (rows on both sides of the split, two distinct ratings); `DataError` otherwise"
+    if not 0 < valid_pct < 1: raise ValueError(f'valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
+    n = len(ratings); n_valid = int(valid_pct * n); n_train = n - n_valid
+    if n_valid < 1 or n_train < 2: raise DataError(f'{n} rating(s) are too few: {valid_pct:.0%} of them for validation leaves {n_valid} for validation and {n_train} for training')
+    return data_y_range(ratings[rating].to_numpy())
 
 # %% ../nbs/18_scaling.ipynb #538be97c
 def _arrow_read(path, cols, sep, header, encoding):
