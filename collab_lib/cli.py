@@ -142,8 +142,10 @@ def collab_recommend(model:str, # a file saved by `collab_train`
         _need(sum(o is not None for o in (user, rated, similar)) == 1, 'give exactly one of --user, --rated or --similar')
         _need(n >= 1, f'--n must be at least 1, got {n}')
         pairs = _parse_rated(rated) if rated is not None else None
+        from collab_lib.data import read_saved
+        saved = read_saved(model)   # a missing, empty, truncated or foreign file fails here, before fastai loads
         from collab_lib.recommend import Recommender
-        rec = Recommender.load(model)
+        rec = Recommender.load(model, saved=saved)
         if user is not None: res = rec.recommend(user, n)
         elif similar is not None: res = rec.similar(similar, n)
         else:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'data_y_range', 'check_trainable', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
+__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'RECOMMENDER_FORMAT', 'read_saved', 'data_y_range', 'check_trainable', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
 
 # %% ../nbs/00_data.ipynb #354326a6
 ML100K_COUNTS = dict(ratings=100_000, users=943, items=1_682, titles=1_664)
@@ -253,6 +253,24 @@ def ml100k_folds(ratings # the 100,000 ratings of MovieLens 100k in the order of
         raise DataError(f'ml100k_folds needs the 100,000 ratings of MovieLens 100k in the order of u.data, as `load_ratings()` returns them; these {len(ratings):,} rows are not')
     n, rows = ML100K_COUNTS['ratings'] // 5, np.arange(ML100K_COUNTS['ratings'])
     return [(np.concatenate([rows[:n*k], rows[n*(k+1):]]), rows[n*k:n*(k+1)]) for k in range(5)]
+
+# %% ../nbs/13_recommend.ipynb #8e514ca3
+RECOMMENDER_FORMAT = 'collab_lib.Recommender/2'
+
+def read_saved(path # a file written by `Recommender.save`
+               ) -> dict:
+    "The dict in a file written by `Recommender.save`; `DataError` saying what is wrong with any other file"
+    path = Path(path)
+    if not path.is_file(): raise DataError(f'{path}: no such model file' if not path.exists() else f'{path} is not a file')
+    if path.stat().st_size == 0: raise DataError(f'{path} is empty: not a model file')
+    import torch  # only now: `collab_lib.data` loads without PyTorch, so a bad file is refused before fastai (or even PyTorch) loads
+    try: d = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise DataError(f'{path} is not a model file saved by collab_lib: it is truncated, or in another format') from None
+    if not isinstance(d, dict) or d.get('format') != RECOMMENDER_FORMAT:
+        found = d.get('format') if isinstance(d, dict) else type(d).__name__
+        raise DataError(f'{path} was not written by collab_train / Recommender.save (format {found!r}, expected {RECOMMENDER_FORMAT!r})')
+    return d
 
 # %% ../nbs/13_recommend.ipynb #810a2521
 def data_y_range(r # the ratings
