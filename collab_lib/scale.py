@@ -6,7 +6,7 @@
 __all__ = ['ML25M_SHAPE', 'ml25m_shape', 'synth_pairs', 'synth_scores', 'synth_ratings', 'write_ratings_csv', 'ddp_train']
 
 # %% ../nbs/18_scaling.ipynb #ed99e125
-import json, os, time
+import gc, json, os, time
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.distributed as dist
@@ -126,15 +126,18 @@ def ddp_train(csv:str=None, # ratings.csv to train on; default: synthetic rating
     world = int(os.environ.get('WORLD_SIZE', 1))
     if world > 1: dist.init_process_group('gloo'); torch.set_num_threads(max(1, (os.cpu_count() or 2) // world))
     df = read_ratings(csv) if csv else synth_ratings(n_ratings, seed=seed).rename(columns={'userId': 'user', 'movieId': 'item'})
-    dls = CollabTensorDataLoaders.from_df(df, 0.2, 'user', 'item', 'rating', seed=seed, bs=bs, idx_dtype=torch.int32); del df
-    torch.manual_seed(seed)   # the same initial model in every process
-    model = DotProductBias(len(dls.classes['user']), len(dls.classes['item']), n_factors)
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    t = time.perf_counter(); learn = fit_fast(dls, net, epochs, lr=lr, wd=wd, base_bs=65_536, seed=seed, quiet=True); secs = time.perf_counter() - t
-    if not dist.is_initialized() or dist.get_rank() == 0:
-        hist = [dict(epoch=i, train_loss=float(tl), valid_mse=float(vl)) for i, (tl, vl) in enumerate(learn.recorder.values)]
-        res = dict(world_size=world, valid_mse=hist[-1]['valid_mse'], secs=secs, epochs=hist)
-        if out:
-            with atomic_path(out) as p: p.write_text(json.dumps(res))
-        print(f'world_size={world} secs={secs:.1f} valid_mse={res["valid_mse"]:.4f}')
-    if world > 1: dist.destroy_process_group()
+    try:
+        dls = CollabTensorDataLoaders.from_df(df, 0.2, 'user', 'item', 'rating', seed=seed, bs=bs, idx_dtype=torch.int32); del df
+        torch.manual_seed(seed)   # the same initial model in every process
+        model = DotProductBias(len(dls.classes['user']), len(dls.classes['item']), n_factors)
+        net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+        t = time.perf_counter(); learn = fit_fast(dls, net, epochs, lr=lr, wd=wd, base_bs=65_536, seed=seed, quiet=True); secs = time.perf_counter() - t
+        if not dist.is_initialized() or dist.get_rank() == 0:
+            hist = [dict(epoch=i, train_loss=float(tl), valid_mse=float(vl)) for i, (tl, vl) in enumerate(learn.recorder.values)]
+            res = dict(world_size=world, valid_mse=hist[-1]['valid_mse'], secs=secs, epochs=hist)
+            if out:
+                with atomic_path(out) as p: p.write_text(json.dumps(res))
+            print(f'world_size={world} secs={secs:.1f} valid_mse={res["valid_mse"]:.4f}')
+        if world > 1: dist.barrier()  # no rank leaves while another still talks
+    finally:  # DDP lets go of the group before it is destroyed, so no gloo thread outlives it
+        if world > 1: net = learn = None; gc.collect(); dist.destroy_process_group()
