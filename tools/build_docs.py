@@ -12,7 +12,7 @@ and `_build_modidx` (rewrites collab_lib/_modidx.py; `make export` does that) ar
 Usage: `python tools/build_docs.py` (or `make docs`); then `python -m http.server -d docs/_site` and open
 http://localhost:8000 (opened as files, the pages work but the search cannot load its index).
 """
-import os, re, shutil, sys, time
+import inspect, os, re, shutil, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,8 +62,103 @@ def local_doclinks(cfg, names: list[str]) -> int:
     return count
 
 
+_SHOW_DOC = re.compile(r'^---\s*\n(?:\s*\[source\]\((?P<src>[^)\s]+)\)\{[^}]*\}\s*\n)?\s*(?P<h>#{1,6}) (?P<nm>[\w.]+)\s*\n\s*```python\n.*?\n```\s*(?:\n(?P<doc>.*))?\Z', re.S)
+
+def _anno(a) -> str:
+    "An annotation as written in code: `int`, `pd.DataFrame`, `str|None`."
+    if a is inspect.Parameter.empty: return ''
+    if isinstance(a, str): return a
+    if isinstance(a, type): return a.__name__
+    return inspect.formatannotation(a).replace('typing.', '')
+
+def _default(d) -> str:
+    if d is inspect.Parameter.empty: return ''
+    return getattr(d, '__name__', None) if callable(d) and hasattr(d, '__name__') else repr(d)
+
+def signature_md(sym, name: str, width: int = 80) -> str:
+    "`sym`'s signature as code, without comments: `def f(a, b:int=1)->str` or `class C(a, b=1)`, wrapped when long."
+    kind = 'class' if inspect.isclass(sym) else 'def'
+    try: sig = inspect.signature(sym)
+    except (TypeError, ValueError): return f'```python\n{kind} {name}\n```'
+    ps = []
+    for p in sig.parameters.values():
+        if p.name in ('self', 'cls'): continue
+        s = {p.VAR_POSITIONAL: '*', p.VAR_KEYWORD: '**'}.get(p.kind, '') + p.name
+        if (a := _anno(p.annotation)): s += f':{a}'
+        if p.default is not p.empty: s += f'={_default(p.default)}'
+        ps.append(s)
+    ret = '' if kind == 'class' or sig.return_annotation is sig.empty else f'->{_anno(sig.return_annotation)}'
+    short = name.split('.')[-1] if kind == 'def' and '.' in name else name
+    one = f'{kind} {short}({", ".join(ps)}){ret}'
+    if len(one) <= width or not ps: return f'```python\n{one}\n```'
+    lines = ['']   # too long for one line: the parameters packed into indented lines of at most `width`
+    for p in ps:
+        if lines[-1] and len(lines[-1]) + len(p) + 2 > width - 4: lines.append('')
+        lines[-1] += ('' if not lines[-1] else ' ') + p + ','
+    return f'```python\n{kind} {short}(\n' + ''.join(f'    {l}\n' for l in lines) + f'){ret}\n```'
+
+def _cell(s) -> str: return ' '.join(str(s).split()).replace('|', '\\|')
+
+def params_md(sym) -> str:
+    "A parameter table (name, type, default, details) from `sym`'s signature and its docments, as nbdev's Quarto pages show; '' when nothing to say."
+    from fastcore.docments import docments
+    try: sig, dm = inspect.signature(sym), docments(sym, full=True)
+    except (TypeError, ValueError, OSError, SyntaxError): return ''
+    rows = [(f'`{p.name}`', _anno(p.annotation), _default(p.default), (dm.get(p.name) or {}).get('docment') or '')
+            for p in sig.parameters.values() if p.name not in ('self', 'cls')]
+    if not inspect.isclass(sym):
+        ret = (_anno(sig.return_annotation) if sig.return_annotation is not sig.empty else '', (dm.get('return') or {}).get('docment') or '')
+        if any(ret): rows.append(('**Returns**', ret[0], '', ret[1]))
+    if not any(r[3] for r in rows): return ''   # no parameter is documented: the signature says it all
+    cols = (1, 2)   # always the four columns of nbdev's tables, empty or not, so every table reads the same
+    head = ['', *('**' + ('Type', 'Default')[i-1] + '**' for i in cols), '**Details**']
+    body = [[r[0], *(_cell(r[i]) for i in cols), _cell(r[3])] for r in rows]
+    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in [head, ['---'] * len(head), *body])
+
+def _resolve(name: str, src: str | None, modules: list[str]):
+    "The object a `show_doc` heading names: from the module of its source link, else from the notebook's `from X import *` modules."
+    import importlib
+    mods = []
+    if src and (m := re.search(r'/blob/[^/]+/(.+?)\.py(?:#|$)', src)): mods.append(m.group(1).replace('/', '.'))
+    for mod in mods + modules:
+        try: o = importlib.import_module(mod)
+        except Exception: continue
+        for part in name.split('.'):
+            o = getattr(o, part, None)
+            if o is None: break
+        if o is not None: return o
+    return None
+
+def api_docs(names: list[str]) -> tuple[int, list[str]]:
+    """Re-render nbdev's `show_doc` output as its Quarto pages show it: a heading, the signature without comments,
+    the docstring, and a parameter table from the docments whose cross-references are links. Returns (rendered, unresolved)."""
+    from execnb.nbio import read_nb, write_nb
+    from nbdev.doclinks import NbdevLookup
+    lookup, done, missed = NbdevLookup(), 0, []
+    for n in names:
+        nb, changed = read_nb(PROC/n), False
+        modules = [m for c in nb.cells if c.cell_type == 'code' for m in re.findall(r'^from ([\w.]+) import \*', c.source, re.M)]
+        for c in nb.cells:
+            for o in c.get('outputs', []):
+                md = o.get('data', {}).get('text/markdown')
+                if md is None: continue
+                text = ''.join(md) if isinstance(md, list) else md
+                m = _SHOW_DOC.match(text)
+                if not m: continue
+                sym = _resolve(m['nm'], m['src'], modules)
+                if sym is None: missed.append(f'{n}: {m["nm"]}'); continue
+                src = (f'<a class="sd-source-link" href="{m["src"]}" target="_blank" rel="noopener" aria-label="source of {m["nm"]} on GitHub"></a>\n\n'
+                       if m['src'] else '')
+                doc = (m['doc'] or '').strip()  # nbdev has linked its names already
+                parts = ['---', src + f'{m["h"]} {m["nm"]}', signature_md(sym, m['nm']), doc, lookup.linkify(params_md(sym))]
+                o['data']['text/markdown'] = '\n\n'.join(p for p in parts if p) + '\n'
+                done += 1; changed = True
+        if changed: write_nb(nb, PROC/n)
+    return done, missed
+
+
 def write_config(cfg, names: list[str]) -> None:
-    "Copy docs/ into `_proc/`; write `nbdev.yml` (nbdev's website settings from settings.ini) and `sidebar.yml`."
+    "Copy docs/ into `_proc/`; write `nbdev.yml` (nbdev's website settings from settings.ini, and the version in the footer) and `sidebar.yml`."
     for f in DOCS.iterdir():
         if f.name in ('_site', '_vendor') or f.name.startswith('.'): continue
         (shutil.copytree(f, PROC/f.name, dirs_exist_ok=True) if f.is_dir() else shutil.copy2(f, PROC/f.name))
@@ -73,7 +168,10 @@ def write_config(cfg, names: list[str]) -> None:
         f'  site-url: {yaml_str(cfg.doc_host + cfg.doc_baseurl)}',
         f'  description: {yaml_str(cfg.description)}',
         f'  repo-branch: {cfg.branch}',
-        f'  repo-url: {yaml_str(cfg.git_url)}', '']))
+        f'  repo-url: {yaml_str(cfg.git_url)}',
+        '  page-footer:',
+        f'    left: {yaml_str(f"{cfg.lib_name} {cfg.version}")}',
+        f'    right: {yaml_str(f"Built with nbdev and smalldocs from the notebooks in {cfg.nbs_path.name}/")}', '']))
     (PROC/'sidebar.yml').write_text(sidebar_yml(names))
 
 
@@ -127,6 +225,9 @@ def main() -> int:
     t1 = time.time()
     missing = [n for n in names if not (PROC/n).exists()]
     if missing: print(f'build_docs: nbdev did not process {missing}', file=sys.stderr); return 1
+    sys.path.insert(0, str(ROOT))  # as the notebooks do: the benchmark's code (bench/) lives beside the package
+    ndocs, missed = api_docs(names)
+    for m in missed: print(f'build_docs: show_doc output of {m} left as nbdev wrote it (name not found)', file=sys.stderr)
     nlinks = local_doclinks(cfg, names)
     write_config(cfg, names)
     if SITE.exists(): shutil.rmtree(SITE)
@@ -140,7 +241,7 @@ def main() -> int:
     broken = [w for w in site.warnings if 'broken link' in w]
     pages = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob('*.html'))
     print(f'build_docs: processed {len(names)} notebooks in {t1-t0:.1f}s, rendered in {t2-t1:.1f}s; '
-          f'{nlinks} API doc links made local')
+          f'{ndocs} API docs rendered, {nlinks} API doc links made local')
     print(f'build_docs: {len(pages)} pages in {SITE.relative_to(ROOT)}/; to read it: '
           f'python -m http.server -d docs/_site, then open http://localhost:8000')
     for o in offline: print(f'build_docs: not offline: {o}', file=sys.stderr)
