@@ -24,18 +24,26 @@ def top_biases(model, classes, # trained model and the list of item names (`dls.
 # %% ../nbs/06_interpret.ipynb #120d59f8
 def plot_item_pca(factors, # item factors, one row per item
                   names, # the items' names, in the same order
-                  n_labels=50, # how many items to plot and label
+                  n_labels=6, # how many items to label at each end of each axis (fewer where a label would overlap another)
                   comps=(0,2), # which principal components to plot
                   seed=42, # seed of the label colours
-                  figsize=(12,12)):
-    "Scatter of `factors` projected on two principal components, `n_labels` points labelled with `names`"
+                  figsize=(7.5,7.5)):
+    "Every item of `factors` on two principal components, the most extreme ones at each end of both axes labelled with `names`"
     pca = factors.pca(max(comps)+1).t()
-    X, Y = pca[comps[0]][:n_labels], pca[comps[1]][:n_labels]
-    rng = np.random.default_rng(seed)
+    X, Y = pca[comps[0]].numpy(), pca[comps[1]].numpy()
     fig, ax = plt.subplots(figsize=figsize)
-    ax.scatter(X, Y)
-    for name, x, y in zip(names[:n_labels], X, Y): ax.text(x, y, name, color=rng.random(3)*0.7, fontsize=11)
-    ax.set_xlabel(f'component {comps[0]}'); ax.set_ylabel(f'component {comps[1]}')
+    ax.scatter(X, Y, s=8, color='0.75')
+    ax.margins(0.06); ax.autoscale_view(); ax.set_xlabel(f'component {comps[0]}'); ax.set_ylabel(f'component {comps[1]}')
+    ends = np.stack([np.argsort(X), np.argsort(-X), np.argsort(Y), np.argsort(-Y)], 1)[:n_labels].ravel()  # the four ends in turn, most extreme first
+    rng, r = np.random.default_rng(seed), fig.canvas.get_renderer()
+    inside, placed = ax.get_window_extent(r), []
+    for i in dict.fromkeys(ends.tolist()):
+        left = X[i] < np.median(X)  # labels point into the plot
+        t = ax.annotate(names[i], (X[i], Y[i]), xytext=(5 if left else -5, 0), textcoords='offset points', ha='left' if left else 'right',
+                        va='center', color=rng.random(3)*0.7, bbox=dict(fc='white', ec='none', alpha=0.8, pad=1))
+        bb = t.get_window_extent(r).padded(2)
+        if any(bb.overlaps(o) for o in placed) or not (inside.contains(bb.x0, bb.y0) and inside.contains(bb.x1, bb.y1)): t.remove()
+        else: placed.append(bb); ax.scatter(X[i:i+1], Y[i:i+1], s=20, color=t.get_color(), zorder=4)
     return ax
 
 # %% ../nbs/06_interpret.ipynb #5133f063
