@@ -56,8 +56,8 @@ clean:
 docs: ## the course website, offline, from the notebooks' saved outputs -> docs/_site/ (nbdev processing + smalldocs; no Quarto)
 	$(PY) tools/build_docs.py
 
-docs-test: ## check docs/_site/ in Chromium (/usr/bin/chromium): pages, links, images, search; screenshots in test_artifacts/
-	$(PY) tools/test_site.py
+docs-test: ## check docs/_site/ in Chromium (/usr/bin/chromium) with pytest-playwright and axe-core: layout at 1280 and 390 px, tables, figures, links, search, API docs, accessibility; screenshots in test_artifacts/
+	$(PY) -m pytest tests -q
 
 bench: ## speed benchmark: stock fastai vs the fast path vs plain PyTorch vs Surprise; last line speedup_vs_stock=...
 	$(PY) -c "import surprise" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"

@@ -157,6 +157,28 @@ def api_docs(names: list[str]) -> tuple[int, list[str]]:
     return done, missed
 
 
+def _style_only(o) -> bool:
+    "An output that shows nothing: HTML that is only a `<style>` block (fastprogress sends one before its table)."
+    d = o.get('data', {})
+    h = d.get('text/html')
+    if o.get('output_type') not in ('display_data', 'execute_result') or h is None or set(d) - {'text/html', 'text/plain'}: return False
+    h = ''.join(h) if isinstance(h, list) else h
+    return not re.sub(r'<style\b.*?</style>', '', h, flags=re.S | re.I).strip()
+
+def drop_empty_outputs(names: list[str]) -> int:
+    "Drop outputs that would render as empty boxes (a `<style>` and nothing else); the styled tables get styles.css's. Returns how many."
+    from execnb.nbio import read_nb, write_nb
+    n = 0
+    for name in names:
+        nb = read_nb(PROC/name); before = n
+        for c in nb.cells:
+            if c.get('outputs'):
+                keep = [o for o in c.outputs if not _style_only(o)]
+                n += len(c.outputs) - len(keep); c.outputs = keep
+        if n > before: write_nb(nb, PROC/name)
+    return n
+
+
 def write_config(cfg, names: list[str]) -> None:
     "Copy docs/ into `_proc/`; write `nbdev.yml` (nbdev's website settings from settings.ini, and the version in the footer) and `sidebar.yml`."
     for f in DOCS.iterdir():
@@ -226,6 +248,7 @@ def main() -> int:
     missing = [n for n in names if not (PROC/n).exists()]
     if missing: print(f'build_docs: nbdev did not process {missing}', file=sys.stderr); return 1
     sys.path.insert(0, str(ROOT))  # as the notebooks do: the benchmark's code (bench/) lives beside the package
+    nempty = drop_empty_outputs(names)
     ndocs, missed = api_docs(names)
     for m in missed: print(f'build_docs: show_doc output of {m} left as nbdev wrote it (name not found)', file=sys.stderr)
     nlinks = local_doclinks(cfg, names)
@@ -241,7 +264,7 @@ def main() -> int:
     broken = [w for w in site.warnings if 'broken link' in w]
     pages = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob('*.html'))
     print(f'build_docs: processed {len(names)} notebooks in {t1-t0:.1f}s, rendered in {t2-t1:.1f}s; '
-          f'{ndocs} API docs rendered, {nlinks} API doc links made local')
+          f'{ndocs} API docs rendered, {nlinks} API doc links made local, {nempty} empty outputs dropped')
     print(f'build_docs: {len(pages)} pages in {SITE.relative_to(ROOT)}/; to read it: '
           f'python -m http.server -d docs/_site, then open http://localhost:8000')
     for o in offline: print(f'build_docs: not offline: {o}', file=sys.stderr)
