@@ -112,9 +112,26 @@ FACTS_JS = r"""async () => {
   const cutOff = $$('*', main).filter((e) => past(e) && !(e.parentElement !== main && past(e.parentElement)) && !reachable(e))
                               .slice(0, 4).map((e) => (e.closest('.cell[id]') ? where(e) + ' ' + label(e) : where(e)).slice(0, 90)
                                                       + ' (right edge ' + Math.round(e.getBoundingClientRect().right) + 'px)');
+  // syntax highlighting: each distinct (colour, background) of the code blocks, with its contrast (axe-core's own
+  // contrast rule skips code blocks, whose thousands of tokens make it the slow part of the scan; see AXE_START_JS)
+  const rgba = (v) => { const m = v.match(/[\d.]+/g); return m ? m.map(Number).concat(m.length === 3 ? [1] : []) : [0, 0, 0, 0]; };
+  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+  const backdrop = (e) => { const chain = []; for (let a = e; a; a = a.parentElement) chain.unshift(a);
+                            return chain.reduce((c, a) => over(rgba(cs(a).backgroundColor), c), [255, 255, 255, 1]); };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+                       return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const codeColours = new Map();
+  $$('div.sourceCode code, div.sourceCode code span', main).forEach((e) => {
+    if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) return;
+    const pre = e.closest('pre'), key = cs(e).color + ' on ' + cs(pre).backgroundColor;
+    if (codeColours.has(key)) return;
+    const bg = backdrop(pre), fg = over(rgba(cs(e).color), bg), [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    codeColours.set(key, {colour: key, ratio: (a + 0.05) / (b + 0.05), text: e.textContent.trim().slice(0, 20), where: where(e)});
+  });
   const h2id = (h) => h.id || (h.parentElement.tagName === 'SECTION' && h.parentElement.id) || h.dataset.anchorId || '';
   const toc = (sel) => { const t = document.querySelector(sel); return {exists: !!t, shown: shown(t), links: $$('a[href]', t).map((a) => a.getAttribute('href'))}; };
   return {
+    codeColours: [...codeColours.values()],
     title: document.title,
     links: $$('a[href]').map((a) => a.href),
     sidebar: $$('#quarto-sidebar a.sidebar-link').map((a) => a.getAttribute('href')).filter(Boolean),
@@ -174,12 +191,15 @@ ZOOM_JS = r"""async (k) => {
 AXE_START_JS = r"""([src, opts]) => {
   window.__axeViolations = new Promise((resolve, reject) => setTimeout(() => {  // after this call has returned
     try { (0, eval)(src); } catch (e) { reject(e); return; }
-    axe.run(document, opts).then((r) => resolve(r.violations.map((v) => ({
-      id: v.id, impact: v.impact || 'minor', help: v.help, nodes: v.nodes.length,
-      target: v.nodes.length ? v.nodes[0].target.map(String).join(', ') : ''}))), reject);
+    const slim = (r) => r.violations.map((v) => ({id: v.id, impact: v.impact || 'minor', help: v.help, nodes: v.nodes.length,
+      target: v.nodes.length ? v.nodes[0].target.map(String).join(', ') : ''}));
+    // every rule on the whole page, then colour contrast everywhere but the code blocks (FACTS_JS checks their palette)
+    axe.run(document, opts.all).then((r1) => axe.run({exclude: [['div.sourceCode']]}, opts.contrast)
+      .then((r2) => resolve(slim(r1).concat(slim(r2)))), reject).catch(reject);
   }, 0));
 }"""
-AXE_OPTIONS = {'resultTypes': ['violations']}
+AXE_OPTIONS = {'all': {'resultTypes': ['violations'], 'rules': {'color-contrast': {'enabled': False}}},
+               'contrast': {'resultTypes': ['violations'], 'runOnly': {'type': 'rule', 'values': ['color-contrast']}}}
 
 
 @functools.cache
@@ -191,7 +211,7 @@ def axe_script() -> str:
 def axe_scan(page) -> list[dict]:
     "axe-core's violations on the page as it is now (axe_playwright_python's Axe().run): rule, impact, elements, the first one."
     from axe_playwright_python.sync_playwright import Axe
-    res = Axe().run(page, options=AXE_OPTIONS).response
+    res = Axe().run(page, options={'resultTypes': ['violations']}).response   # one page: every rule everywhere, code blocks too
     return [{'id': v['id'], 'impact': v.get('impact') or 'minor', 'nodes': len(v['nodes']), 'help': v.get('help', ''),
              'target': ', '.join(map(str, v['nodes'][0]['target'])) if v['nodes'] else ''} for v in res['violations']]
 

@@ -410,6 +410,12 @@ def test_axe_no_serious_or_critical(page_name, desktop):
     assert not bad, axe_report(bad)
 
 
+def test_code_colours_readable(page_name, desktop):
+    "Syntax highlighting below WCAG AA contrast (4.5:1) on the code background: tokens readers cannot make out."
+    bad = [f'{c["colour"]}: {c["ratio"]:.2f}:1 ({c["where"]} "{c["text"]}")' for c in desktop(page_name)['codeColours'] if c['ratio'] < 4.5]
+    assert not bad, '; '.join(bad)
+
+
 def test_axe_dark_mode(dark_index):
     "The same barriers in dark mode (the landing page after the dark-mode toggle)."
     if not dark_index['dark']:
