@@ -179,6 +179,36 @@ def drop_empty_outputs(names: list[str]) -> int:
     return n
 
 
+TORCH_ALIASES = {'nn': 'torch.nn', 'F': 'torch.nn.functional'}  # as the notebooks import them
+
+def link_torch_aliases(names: list[str]) -> int:
+    """Link backticked `nn.Embedding` and `F.embedding` in the text to PyTorch's docs, as nbdev links `torch.nn.Embedding`
+    (nbdev-pytorch's index knows full names only; nbdev's own pass has already run, so linked names are left alone)."""
+    from execnb.nbio import read_nb, write_nb
+    from nbdev.doclinks import NbdevLookup
+    lookup, n = NbdevLookup(), 0
+    pat = re.compile(r'(?<!\[)`((' + '|'.join(TORCH_ALIASES) + r')\.[\w.]+)`(?!\])')
+    def link(m):
+        nonlocal n
+        full = TORCH_ALIASES[m.group(2)] + m.group(1)[len(m.group(2)):]
+        url = lookup.doc(full)
+        if not url:  # re-exported names are indexed where they are defined: torch.nn.Parameter is torch.nn.parameter.Parameter
+            pre, _, tail = full.rpartition('.')
+            where = sorted((k for k in lookup.syms if k.startswith(pre + '.') and k.endswith('.' + tail)), key=len)
+            url = lookup.doc(where[0]) if where else None
+        if not url: return m.group(0)
+        n += 1
+        return f'[`{m.group(1)}`]({url})'
+    for name in names:
+        nb, before = read_nb(PROC/name), n
+        for c in nb.cells:
+            if c.cell_type != 'markdown': continue
+            parts = re.split(r'(^```.*?^```)', c.source, flags=re.S | re.M)   # not inside code fences
+            c.source = ''.join(p if p.startswith('```') else pat.sub(link, p) for p in parts)
+        if n > before: write_nb(nb, PROC/name)
+    return n
+
+
 def write_config(cfg, names: list[str]) -> None:
     "Copy docs/ into `_proc/`; write `nbdev.yml` (nbdev's website settings from settings.ini, and the version in the footer) and `sidebar.yml`."
     for f in DOCS.iterdir():
@@ -251,6 +281,7 @@ def main() -> int:
     if missing: print(f'build_docs: nbdev did not process {missing}', file=sys.stderr); return 1
     sys.path.insert(0, str(ROOT))  # as the notebooks do: the benchmark's code (bench/) lives beside the package
     nempty = drop_empty_outputs(names)
+    ntorch = link_torch_aliases(names)
     ndocs, missed = api_docs(names)
     for m in missed: print(f'build_docs: show_doc output of {m} left as nbdev wrote it (name not found)', file=sys.stderr)
     nlinks = local_doclinks(cfg, names)
@@ -266,7 +297,7 @@ def main() -> int:
     broken = [w for w in site.warnings if 'broken link' in w]
     pages = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob('*.html'))
     print(f'build_docs: processed {len(names)} notebooks in {t1-t0:.1f}s, rendered in {t2-t1:.1f}s; '
-          f'{ndocs} API docs rendered, {nlinks} API doc links made local, {nempty} empty outputs dropped')
+          f'{ndocs} API docs rendered, {nlinks} API doc links made local, {ntorch} nn./F. names linked to PyTorch, {nempty} empty outputs dropped')
     print(f'build_docs: {len(pages)} pages in {SITE.relative_to(ROOT)}/; to read it: '
           f'python -m http.server -d docs/_site, then open http://localhost:8000')
     for o in offline: print(f'build_docs: not offline: {o}', file=sys.stderr)
