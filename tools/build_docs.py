@@ -3,6 +3,9 @@
 1. nbdev 2 processes the notebooks into `_proc/` (`nbdev.serve.proc_nbs`, what `nbdev_proc_nbs` runs
    after trying to install Quarto): directives applied, hidden cells dropped, `show_doc` rendered.
    Only the import and `show_doc` cells run; every other output is the one saved in the notebook.
+   Then, in `_proc/`: outputs that would show as empty boxes are dropped (`drop_empty_outputs`), `nn.`/`F.` names
+   link to PyTorch's docs (`link_torch_aliases`), `show_doc` output is re-rendered as nbdev's Quarto pages show it:
+   signature without comments, docstring, parameter table (`api_docs`), and links to the API docs made local.
 2. The site's sources in docs/ (`_quarto.yml`, `styles.css`, the favicon) are copied beside them, with
    `nbdev.yml` written from settings.ini and `sidebar.yml` listing the notebooks in reading order, in two parts (`sidebar_yml`).
 3. smalldocs (pure Python, reads a Quarto project as is) renders `_proc/` into docs/_site/.
