@@ -252,15 +252,15 @@ class Tab:
             out.append(r)
             if im['linked']: r['problem'] = 'the figure is inside a link'; continue
             try:
-                page.locator('main.content img').nth(k).click(timeout=3000)
-                page.wait_for_selector('dialog#sd-zoom[open]', state='attached', timeout=500)
+                page.locator('main.content img').nth(k).click(timeout=10000)
+                page.wait_for_selector('dialog#sd-zoom[open]', state='attached', timeout=10000)
             except Exception as e:
                 r['problem'] = 'clicking it opens no dialog#sd-zoom[open]'
                 if 'Timeout' not in type(e).__name__: r['problem'] += f' ({type(e).__name__}: {str(e).splitlines()[0]})'
                 break  # no lightbox on this page: the other figures would say the same
             r.update(page.evaluate(ZOOM_JS, k))
             page.keyboard.press('Escape')
-            try: page.wait_for_selector('dialog#sd-zoom[open]', state='detached', timeout=1000); r['closed'] = True
+            try: page.wait_for_selector('dialog#sd-zoom[open]', state='detached', timeout=10000); r['closed'] = True
             except Exception: r['closed'] = False
         return out
 
@@ -366,9 +366,9 @@ def dark_index(browser, browser_context_args, site_url) -> dict:
     toggle = page.locator('.quarto-color-scheme-toggle')
     state = {'page': page, 'toggle': toggle.count() > 0, 'dark': False}
     if state['toggle']:
-        toggle.first.click(timeout=3000)
+        toggle.first.click(timeout=10000)
         try:
-            page.wait_for_function("() => document.documentElement.classList.contains('quarto-dark')", timeout=2000)
+            page.wait_for_function("() => document.documentElement.classList.contains('quarto-dark')", timeout=10000)
             state['dark'] = True
         except Exception: pass
     yield state

@@ -334,14 +334,14 @@ def search(spare_page, site_url):
     def run(term: str) -> dict:
         page = spare_page
         page.goto(site_url + 'index.html', wait_until='load')
-        try: page.locator('.smalldocs-search input:visible, #quarto-search input:visible').first.fill(term, timeout=5000)
+        try: page.locator('.smalldocs-search input:visible, #quarto-search input:visible').first.fill(term, timeout=15000)
         except Exception: return {'results': [], 'why': 'no visible search box on the landing page'}
-        try: page.wait_for_selector('.search-result', timeout=5000)
+        try: page.wait_for_selector('.search-result', timeout=15000)
         except Exception: return {'results': [], 'why': 'no .search-result within 5 s'}
         results = page.evaluate(SEARCH_JS)
         shows = [i for i, r in enumerate(results) if all(w in r['text'].lower() for w in term.lower().split())]
         follow = 0 if term in SEARCH_TARGETS else (shows or [0])[0]  # the first result, or the first that shows the term
-        page.locator('.search-result').nth(follow).click(timeout=5000)
+        page.locator('.search-result').nth(follow).click(timeout=15000)
         page.wait_for_load_state('load')
         return {'results': results, 'shows': shows, 'followed': follow, 'url': page.url,
                 'status': http_status(page.url), 'has_term': term.lower() in page.inner_text('body').lower()}
