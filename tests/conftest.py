@@ -78,7 +78,37 @@ def browser_type_launch_args(browser_type_launch_args):
 
 # ---- what one visit of a page collects ----------------------------------------------------------
 
+# WCAG contrast of an element's text: its colour and its backgrounds composited from the canvas up, through each
+# opacity (`contrast(el)` -> {ratio, fg, bg, ...}); FACTS_JS (code colours) and test_site's SEARCH_JS (snippets) use it
+CONTRAST_JS = r"""
+  const parse = (s) => {
+    let m = s.match(/^rgba?\(([^)]*)\)/);
+    if (m) { const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    m = s.match(/^color\(srgb\s+([^)]*)\)/);
+    if (m) { const p = m[1].split(/[\s\/]+/).filter(Boolean).map(Number); return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1]; }
+    return null;
+  };
+  const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat([1]);
+  // the colour of a pixel of `el`: its backgrounds (and its text) composited from the canvas up, through each opacity
+  const pixel = (el, text) => {
+    const chain = []; for (let e = el; e; e = e.parentElement) chain.unshift(e);
+    const render = (i, backdrop) => {
+      if (i === chain.length) return text ? over(parse(getComputedStyle(el).color) || [0, 0, 0, 1], backdrop) : backdrop;
+      const st = getComputedStyle(chain[i]), o = parseFloat(st.opacity);
+      const inner = render(i + 1, over(parse(st.backgroundColor) || [0, 0, 0, 0], backdrop));
+      return o >= 1 ? inner : over(inner.slice(0, 3).concat([o]), backdrop);
+    };
+    return render(0, [255, 255, 255, 1]);
+  };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+                       return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const contrast = (e) => { const fg = pixel(e, true), bg = pixel(e, false), [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+                            return {what: e.tagName.toLowerCase(), text: e.textContent.slice(0, 30), ratio: (a + 0.05) / (b + 0.05),
+                                    fg: fg.map(Math.round).slice(0, 3), bg: bg.map(Math.round).slice(0, 3)}; };
+"""
+
 FACTS_JS = r"""async () => {
+""" + CONTRAST_JS + r"""
   const $$ = (s, r = document) => r ? [...r.querySelectorAll(s)] : [];
   const cs = (e) => getComputedStyle(e), px = (v) => parseFloat(v) || 0;
   const main = document.querySelector('main.content');
@@ -114,19 +144,11 @@ FACTS_JS = r"""async () => {
                                                       + ' (right edge ' + Math.round(e.getBoundingClientRect().right) + 'px)');
   // syntax highlighting: each distinct (colour, background) of the code blocks, with its contrast (axe-core's own
   // contrast rule skips code blocks, whose thousands of tokens make it the slow part of the scan; see AXE_START_JS)
-  const rgba = (v) => { const m = v.match(/[\d.]+/g); return m ? m.map(Number).concat(m.length === 3 ? [1] : []) : [0, 0, 0, 0]; };
-  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
-  const backdrop = (e) => { const chain = []; for (let a = e; a; a = a.parentElement) chain.unshift(a);
-                            return chain.reduce((c, a) => over(rgba(cs(a).backgroundColor), c), [255, 255, 255, 1]); };
-  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-                       return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
   const codeColours = new Map();
   $$('div.sourceCode code, div.sourceCode code span', main).forEach((e) => {
     if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) return;
-    const pre = e.closest('pre'), key = cs(e).color + ' on ' + cs(pre).backgroundColor;
-    if (codeColours.has(key)) return;
-    const bg = backdrop(pre), fg = over(rgba(cs(e).color), bg), [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-    codeColours.set(key, {colour: key, ratio: (a + 0.05) / (b + 0.05), text: e.textContent.trim().slice(0, 20), where: where(e)});
+    const key = cs(e).color + ' on ' + cs(e.closest('pre')).backgroundColor;
+    if (!codeColours.has(key)) codeColours.set(key, {colour: key, ratio: contrast(e).ratio, text: e.textContent.trim().slice(0, 20), where: where(e)});
   });
   const h2id = (h) => h.id || (h.parentElement.tagName === 'SECTION' && h.parentElement.id) || h.dataset.anchorId || '';
   const toc = (sel) => { const t = document.querySelector(sel); return {exists: !!t, shown: shown(t), links: $$('a[href]', t).map((a) => a.getAttribute('href'))}; };

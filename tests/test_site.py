@@ -13,7 +13,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from conftest import AXE_LOG, PAGES, ROOT, SCREENSHOT_PAGES, SCROLL_TO_FIGURE, VIEWPORTS, axe_scan
+from conftest import CONTRAST_JS, AXE_LOG, PAGES, ROOT, SCREENSHOT_PAGES, SCROLL_TO_FIGURE, VIEWPORTS, axe_scan
 
 SERIOUS = ('serious', 'critical')
 
@@ -284,30 +284,7 @@ def test_no_empty_output_boxes(page_name, desktop):
 # ---- search -----------------------------------------------------------------------------------------
 
 SEARCH_JS = r"""() => {
-  const parse = (s) => {
-    let m = s.match(/^rgba?\(([^)]*)\)/);
-    if (m) { const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
-    m = s.match(/^color\(srgb\s+([^)]*)\)/);
-    if (m) { const p = m[1].split(/[\s\/]+/).filter(Boolean).map(Number); return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1]; }
-    return null;
-  };
-  const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat([1]);
-  // the colour of a pixel of `el`: its backgrounds (and its text) composited from the canvas up, through each opacity
-  const pixel = (el, text) => {
-    const chain = []; for (let e = el; e; e = e.parentElement) chain.unshift(e);
-    const render = (i, backdrop) => {
-      if (i === chain.length) return text ? over(parse(getComputedStyle(el).color) || [0, 0, 0, 1], backdrop) : backdrop;
-      const st = getComputedStyle(chain[i]), o = parseFloat(st.opacity);
-      const inner = render(i + 1, over(parse(st.backgroundColor) || [0, 0, 0, 0], backdrop));
-      return o >= 1 ? inner : over(inner.slice(0, 3).concat([o]), backdrop);
-    };
-    return render(0, [255, 255, 255, 1]);
-  };
-  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-                       return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
-  const contrast = (e) => { const fg = pixel(e, true), bg = pixel(e, false), [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-                            return {what: e.tagName.toLowerCase(), text: e.textContent.slice(0, 30), ratio: (a + 0.05) / (b + 0.05),
-                                    fg: fg.map(Math.round).slice(0, 3), bg: bg.map(Math.round).slice(0, 3)}; };
+""" + CONTRAST_JS + r"""
   return [...document.querySelectorAll('.search-result')].map((a) => ({
     href: a.getAttribute('href'), text: a.innerText,
     snippets: [...a.querySelectorAll('.search-result-text')].map((s) => ({
