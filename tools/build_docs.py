@@ -33,12 +33,10 @@ def yaml_str(s) -> str:
     return '"' + str(s).replace('\\', '\\\\').replace('"', '\\"') + '"'
 
 
-def local_doclinks(cfg, names: list[str]) -> int:
+def local_doclinks(cfg, nbs: dict) -> int:
     "Point nbdev's links to the API docs (`{doc_host}{doc_baseurl}/<output-file>#sym`) at this site's pages instead."
     import yaml
-    from execnb.nbio import read_nb, write_nb
     base = (cfg.doc_host + cfg.doc_baseurl).rstrip('/') + '/'
-    nbs = {n: read_nb(PROC/n) for n in names}
     pages = {}  # nbdev names a page after its module (`output-file: data.html`); smalldocs after its notebook
     for n, nb in nbs.items():
         c = nb.cells[0] if nb.cells else None
@@ -57,11 +55,10 @@ def local_doclinks(cfg, names: list[str]) -> int:
         if isinstance(o, list): return [walk(x) for x in o]
         if isinstance(o, dict): return {k: walk(v) for k, v in o.items()}
         return o
-    for n, nb in nbs.items():
+    for nb in nbs.values():
         for c in nb.cells:
             c.source = walk(c.source)
             if c.get('outputs'): c.outputs = walk(c.outputs)
-        write_nb(nb, PROC/n)
     return count
 
 
@@ -132,14 +129,11 @@ def _resolve(name: str, src: str | None, modules: list[str]):
         if o is not None: return o
     return None
 
-def api_docs(names: list[str]) -> tuple[int, list[str]]:
+def api_docs(nbs: dict, lookup) -> tuple[int, list[str]]:
     """Re-render nbdev's `show_doc` output as its Quarto pages show it: a heading, the signature without comments,
     the docstring, and a parameter table from the docments whose cross-references are links. Returns (rendered, unresolved)."""
-    from execnb.nbio import read_nb, write_nb
-    from nbdev.doclinks import NbdevLookup
-    lookup, done, missed = NbdevLookup(), 0, []
-    for n in names:
-        nb, changed = read_nb(PROC/n), False
+    done, missed = 0, []
+    for n, nb in nbs.items():
         modules = [m for c in nb.cells if c.cell_type == 'code' for m in re.findall(r'^from ([\w.]+) import \*', c.source, re.M)]
         for c in nb.cells:
             for o in c.get('outputs', []):
@@ -155,8 +149,7 @@ def api_docs(names: list[str]) -> tuple[int, list[str]]:
                 doc = (m['doc'] or '').strip()  # nbdev has linked its names already
                 parts = ['---', src + f'{m["h"]} {m["nm"]}', signature_md(sym, m['nm']), doc, lookup.linkify(params_md(sym))]
                 o['data']['text/markdown'] = '\n\n'.join(p for p in parts if p) + '\n'
-                done += 1; changed = True
-        if changed: write_nb(nb, PROC/n)
+                done += 1
     return done, missed
 
 
@@ -168,28 +161,23 @@ def _style_only(o) -> bool:
     h = ''.join(h) if isinstance(h, list) else h
     return not re.sub(r'<style\b.*?</style>', '', h, flags=re.S | re.I).strip()
 
-def drop_empty_outputs(names: list[str]) -> int:
+def drop_empty_outputs(nbs: dict) -> int:
     "Drop outputs that would render as empty boxes (a `<style>` and nothing else); the styled tables get styles.css's. Returns how many."
-    from execnb.nbio import read_nb, write_nb
     n = 0
-    for name in names:
-        nb = read_nb(PROC/name); before = n
+    for nb in nbs.values():
         for c in nb.cells:
             if c.get('outputs'):
                 keep = [o for o in c.outputs if not _style_only(o)]
                 n += len(c.outputs) - len(keep); c.outputs = keep
-        if n > before: write_nb(nb, PROC/name)
     return n
 
 
 TORCH_ALIASES = {'nn': 'torch.nn', 'F': 'torch.nn.functional'}  # as the notebooks import them
 
-def link_torch_aliases(names: list[str]) -> int:
+def link_torch_aliases(nbs: dict, lookup) -> int:
     """Link backticked `nn.Embedding` and `F.embedding` in the text to PyTorch's docs, as nbdev links `torch.nn.Embedding`
     (nbdev-pytorch's index knows full names only; nbdev's own pass has already run, so linked names are left alone)."""
-    from execnb.nbio import read_nb, write_nb
-    from nbdev.doclinks import NbdevLookup
-    lookup, n = NbdevLookup(), 0
+    n = 0
     pat = re.compile(r'(?<!\[)`((' + '|'.join(TORCH_ALIASES) + r')\.[\w.]+)`(?!\])')
     def link(m):
         nonlocal n
@@ -202,13 +190,11 @@ def link_torch_aliases(names: list[str]) -> int:
         if not url: return m.group(0)
         n += 1
         return f'[`{m.group(1)}`]({url})'
-    for name in names:
-        nb, before = read_nb(PROC/name), n
+    for nb in nbs.values():
         for c in nb.cells:
             if c.cell_type != 'markdown': continue
             parts = re.split(r'(^```.*?^```)', c.source, flags=re.S | re.M)   # not inside code fences
             c.source = ''.join(p if p.startswith('```') else pat.sub(link, p) for p in parts)
-        if n > before: write_nb(nb, PROC/name)
     return n
 
 
@@ -283,11 +269,15 @@ def main() -> int:
     missing = [n for n in names if not (PROC/n).exists()]
     if missing: print(f'build_docs: nbdev did not process {missing}', file=sys.stderr); return 1
     sys.path.insert(0, str(ROOT))  # as the notebooks do: the benchmark's code (bench/) lives beside the package
-    nempty = drop_empty_outputs(names)
-    ntorch = link_torch_aliases(names)
-    ndocs, missed = api_docs(names)
+    from execnb.nbio import read_nb, write_nb
+    from nbdev.doclinks import NbdevLookup
+    nbs, lookup = {n: read_nb(PROC/n) for n in names}, NbdevLookup()   # read once; each step edits them in memory
+    nempty = drop_empty_outputs(nbs)
+    ntorch = link_torch_aliases(nbs, lookup)
+    ndocs, missed = api_docs(nbs, lookup)
     for m in missed: print(f'build_docs: show_doc output of {m} left as nbdev wrote it (name not found)', file=sys.stderr)
-    nlinks = local_doclinks(cfg, names)
+    nlinks = local_doclinks(cfg, nbs)
+    for n, nb in nbs.items(): write_nb(nb, PROC/n)
     write_config(cfg, names)
     if SITE.exists(): shutil.rmtree(SITE)
     from smalldocs.site import build
