@@ -6,7 +6,7 @@
 __all__ = []
 
 # %% ../nbs/index.ipynb #02157635
-from . import data, fast, models, interpret, recommend, metrics, scale
+from . import data, fast, models, interpret, recommend, metrics, scale, ranking, bayes
 from .data import *
 from .fast import *
 from .models import *
@@ -14,4 +14,6 @@ from .interpret import *
 from .recommend import *
 from .metrics import *
 from .scale import *
-__all__ = [n for m in (data, fast, models, interpret, recommend, metrics, scale) for n in m.__all__]
+from .ranking import *
+from .bayes import *
+__all__ = [n for m in (data, fast, models, interpret, recommend, metrics, scale, ranking, bayes) for n in m.__all__]

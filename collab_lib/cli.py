@@ -153,4 +153,5 @@ def collab_recommend(model:str, # a file saved by `collab_train`
             except KeyError: raise
             except ValueError as e: raise UsageError(f'--rated: {e}') from None
             res = rec.recommend_for_ratings(pairs, n)
+        if similar is None: print(f'ranked by: {rec.ranked_by}; predicted: rating model ({type(rec.model).__name__})', file=sys.stderr)
         print(res.to_string(index=False))

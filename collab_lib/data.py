@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'RECOMMENDER_FORMAT', 'read_saved', 'data_y_range', 'check_trainable', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
+__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'RECOMMENDER_FORMAT', 'group_rows', 'read_saved', 'data_y_range', 'check_trainable', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
 
 # %% ../nbs/00_data.ipynb #354326a6
 ML100K_COUNTS = dict(ratings=100_000, users=943, items=1_682, titles=1_664)
@@ -253,6 +253,13 @@ def ml100k_folds(ratings # the 100,000 ratings of MovieLens 100k in the order of
         raise DataError(f'ml100k_folds needs the 100,000 ratings of MovieLens 100k in the order of u.data, as `load_ratings()` returns them; these {len(ratings):,} rows are not')
     n, rows = ML100K_COUNTS['ratings'] // 5, np.arange(ML100K_COUNTS['ratings'])
     return [(np.concatenate([rows[:n*k], rows[n*(k+1):]]), rows[n*k:n*(k+1)]) for k in range(5)]
+
+# %% ../nbs/13_recommend.ipynb #b27f0040
+def group_rows(rows, # row index of each entry, `0..n_rows-1`
+               n_rows) -> tuple:
+    "`(order, starts)`: the entries sorted by row (stable), and where each row's run starts (compressed sparse rows)"
+    rows = np.asarray(rows)
+    return np.argsort(rows, kind='stable'), np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_rows))]).astype(np.int64)
 
 # %% ../nbs/13_recommend.ipynb #8e514ca3
 RECOMMENDER_FORMAT = 'collab_lib.Recommender/2'

@@ -13,14 +13,15 @@ from .data import *
 from .fast import *
 from .models import *
 from .interpret import *
+from .ranking import *
 
 # %% ../nbs/13_recommend.ipynb #a44a9836
 def _rated_csr(u, i, n_users):
     "Items `i` grouped by user `u` (rows `1..n_users-1`; pairs with a 0 left out): `(starts, items)`"
     keep = (u > 0) & (i > 0)
     u, i = u[keep], i[keep]
-    o = np.argsort(u, kind='stable')
-    return np.concatenate([[0], np.cumsum(np.bincount(u, minlength=n_users))]).astype(np.int64), i[o].astype(np.int32)
+    o, starts = group_rows(u, n_users)
+    return starts, i[o].astype(np.int32)
 
 def _check_ids(values, classes, name):
     "A `DataError` if none of `values` is in `classes` although both are non-empty: ids of another type, usually"
@@ -40,8 +41,9 @@ class Recommender:
                  titles=None, # optional {item: title}, shown next to the items
                  rating_range=None, # lowest and highest rating of the data; read from `ratings` when it has a `rating` column
                  encoded=None, # the (user, item) rows of `ratings` if already encoded with `classes`, `(n, 2)`
-                 rated=None): # `(rated_starts, rated_items)` if already known (a loaded file)
-        store_attr('model,classes,user_name,item_name,titles')
+                 rated=None, # `(rated_starts, rated_items)` if already known (a loaded file)
+                 ranker=None): # optional ranking model for the top-N lists (`GradedALS`, rows as `classes`); `None`: rank by predicted rating
+        store_attr('model,classes,user_name,item_name,titles,ranker')
         self.y_range = ifnone(y_range, getattr(model, 'y_range', None))
         self.u2i, self.i2i = [{o: i for i, o in enumerate(classes[n]) if i > 0} for n in (user_name, item_name)]
         if rated is None:
@@ -56,8 +58,11 @@ class Recommender:
         self.rating_range = rating_range
     def o2i(self, name): return self.u2i if name == self.user_name else self.i2i
     def rated(self, row): "Item rows rated by the user at row `row`"; return self.rated_items[self.rated_starts[row]:self.rated_starts[row+1]]
+    @property
+    def ranked_by(self): "What orders the top-N lists"; return 'predicted rating' if self.ranker is None else f'ranking model ({type(self.ranker).__name__})'
     def __repr__(self):
-        return f'{type(self).__name__}({type(self.model).__name__}, {len(self.u2i)} users, {len(self.i2i)} items)'
+        r = '' if self.ranker is None else f', ranked by {type(self.ranker).__name__}'
+        return f'{type(self).__name__}({type(self.model).__name__}, {len(self.u2i)} users, {len(self.i2i)} items{r})'
 
 # %% ../nbs/13_recommend.ipynb #b8443a69
 @patch(cls_method=True)
@@ -129,21 +134,25 @@ def scores(self:Recommender, user # original id of a user the model knows
 
 # %% ../nbs/13_recommend.ipynb #4b135929
 @patch
-def _top(self:Recommender, scores, exclude=(), n=10, col='predicted'):
+def _top(self:Recommender, scores, exclude=(), n=10, col='predicted',
+         also=None): # optional {column: values of every row} shown next to `col`
     "Rows of the `n` highest `scores`, leaving out row 0, NaNs and the rows in `exclude`"
     if n < 1: raise ValueError(f'n must be at least 1, got {n}')
     s = scores.clone().float(); s[0] = -float('inf'); s[s.isnan()] = -float('inf')
     s[torch.as_tensor(np.asarray(exclude, dtype='int64'))] = -float('inf')
     idxs = s.argsort(descending=True)[:min(n, int(torch.isfinite(s).sum()))]
-    return self._table(idxs, scores[idxs].numpy(), col)
+    t = self._table(idxs, scores[idxs].numpy(), col)
+    for k, v in (also or {}).items(): t[k] = v[idxs].numpy()
+    return t
 
 @patch
 def recommend(self:Recommender, user, # original id of a user the model knows
               n=10 # how many items (at most the items the user has not rated)
              ) -> pd.DataFrame:
-    "The `n` items `user` has not rated with the highest predicted ratings"
-    s = self.scores(user)
-    return self._top(s, self.rated(int(self._idx([user], self.user_name))), n)
+    "The `n` items `user` has not rated that the ranking model ranks first (or, without one, with the highest predicted ratings)"
+    row, pred = int(self._idx([user], self.user_name)), self.scores(user)
+    if self.ranker is None: return self._top(pred, self.rated(row), n)
+    return self._top(self.ranker.scores([row])[0], self.rated(row), n, col='score', also={'predicted': pred})
 
 # %% ../nbs/13_recommend.ipynb #600dced4
 @patch
@@ -162,14 +171,15 @@ def _plain(o): return o.item() if isinstance(o, np.generic) else o
 @patch
 def save(self:Recommender, path # file to write
         ):
-    "Write the recommender (model architecture and weights, classes, rated items, titles) to one file, atomically"
+    "Write the recommender (rating model's architecture and weights, ranking model, classes, rated items, titles) to one file, atomically"
     d = dict(format=RECOMMENDER_FORMAT, arch=model_arch(self.model), state={k: v.cpu() for k, v in self.model.state_dict().items()},
              classes={n: [_plain(o) for o in self.classes[n]] for n in (self.user_name, self.item_name)},
              rated_starts=torch.from_numpy(self.rated_starts), rated_items=torch.from_numpy(self.rated_items),
              names=(self.user_name, self.item_name),
              y_range=None if self.y_range is None else tuple(float(o) for o in self.y_range),
              rating_range=None if self.rating_range is None else tuple(float(o) for o in self.rating_range),
-             titles=None if self.titles is None else ([_plain(k) for k in self.titles], [_plain(v) for v in self.titles.values()]))
+             titles=None if self.titles is None else ([_plain(k) for k in self.titles], [_plain(v) for v in self.titles.values()]),
+             ranker=None if self.ranker is None else self.ranker.state())
     with atomic_path(path) as tmp: torch.save(d, tmp)
     return Path(path)
 
@@ -186,7 +196,8 @@ def load(cls:Recommender, path, # a file written by `Recommender.save`
     un, itn = d['names']
     classes = {n: CategoryMap(d['classes'][n], sort=False) for n in (un, itn)}
     return cls(model.to(device).eval(), classes, None, un, itn, y_range=d['y_range'], rating_range=d['rating_range'],
-               titles=None if d['titles'] is None else dict(zip(*d['titles'])), rated=(d['rated_starts'].numpy(), d['rated_items'].numpy()))
+               titles=None if d['titles'] is None else dict(zip(*d['titles'])), rated=(d['rated_starts'].numpy(), d['rated_items'].numpy()),
+               ranker=None if d.get('ranker') is None else GradedALS.from_state(d['ranker']))
 
 # %% ../nbs/13_recommend.ipynb #378327b0
 LARGE_N = 2_000_000 # from this many ratings on, `fit_recommender` uses the large-data settings
@@ -198,9 +209,10 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
                     valid_pct=0.2, seed=None, y_range=None, # `seed`: of the split, the initial weights and the training (`None`: not seeded); `y_range` default: `data_y_range`
                     title_name='title', # column with the items' titles, if any
                     quiet=True,
+                    ranking=True, # also train a `GradedALS` on every rating for the top-N lists (`False`: rank by predicted rating)
                     check=True # run `check_ratings` (`False`: the caller has, e.g. `read_ratings`)
                    ) -> tuple:
-    "`(Recommender, Learner)`: the book's `DotProductBias` trained with `fit_fast` on `ratings`; `DataError` when the data cannot make a model"
+    "`(Recommender, Learner)`: the book's `DotProductBias` trained with `fit_fast` for ratings, and a `GradedALS` for top-N lists; `DataError` when the data cannot make a model"
     if check: ratings = check_ratings(ratings, user, item, rating)
     y_range = ifnone(y_range, check_trainable(ratings, rating, valid_pct))
     n = len(ratings); n_train = n - int(valid_pct * n)
@@ -221,7 +233,12 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
     if valid_mse > base:
         warnings.warn(f'the model (valid MSE {valid_mse:.4f}) is worse than predicting the mean rating (valid MSE {base:.4f}): '
                       f'{n:,} ratings may be too few for {n_factors} factors', DataWarning, stacklevel=2)
-    return Recommender.from_learner(learn, ratings, title_name=title_name), learn
+    rec = Recommender.from_learner(learn, ratings, title_name=title_name)
+    if ranking:
+        u, i = [encode(ratings[n].to_numpy(), dls.classes[n]).numpy() for n in (user, item)]
+        als = GradedALS(iters=5 if large else 15, seed=seed)
+        rec.ranker = als.fit(u, i, is_liked(ratings[rating].to_numpy(), rec.rating_range), len(dls.classes[user]), len(dls.classes[item]))
+    return rec, learn
 
 # %% ../nbs/14_fold_in.ipynb #3ee4a6e1
 def rating_logits(r, # ratings
@@ -288,10 +305,13 @@ def fold_in_user(self:Recommender, pairs, # (item, rating) pairs by original ids
 def recommend_for_ratings(self:Recommender, pairs, # (item, rating) pairs of a new user, by original ids
                           n=10, # how many items
                           lam=FOLDIN_LAMBDA, rating_name='rating') -> pd.DataFrame:
-    "The `n` items with the highest predicted ratings for a new user who rated `pairs`, leaving those out"
-    items, _ = self._rated_pairs(pairs, rating_name)
+    "The top `n` items for a new user who rated `pairs`, leaving those out: by the ranking model when there is one, else by predicted rating"
+    items, r = self._rated_pairs(pairs, rating_name)
     s = predict_for_user_weights(self.model, *self.fold_in_user(pairs, lam, rating_name), y_range=self.y_range)
-    return self._top(torch.cat([s.new_tensor([float('nan')]), s[1:]]), items.numpy(), n)
+    pred = torch.cat([s.new_tensor([float('nan')]), s[1:]])
+    if self.ranker is None: return self._top(pred, items.numpy(), n)
+    w = self.ranker.fold_in(items.numpy(), is_liked(r.numpy(), self.rating_range))
+    return self._top(self.ranker.V @ w, items.numpy(), n, col='score', also={'predicted': pred})
 
 # %% ../nbs/15_new_items.ipynb #570a31f8
 YEAR_BINS = [0, 1950, 1960, 1970, 1980, 1990, 1994, 1995, 1996, 1997, 3000] # left edges of the release-year bins (the last is open)
