@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['sample_wishart', 'sample_normal_wishart', 'sample_rows', 'implicit_features', 'ImplicitLink', 'BayesianMF']
 
-# %% ../nbs/19a_bayesian.ipynb #1b115256
+# %% ../nbs/19a_bayesian.ipynb #cfbf64d0
 import numpy as np, torch
 from fastcore.basics import store_attr, ifnone, patch_to
 from fastprogress.fastprogress import progress_bar
 from .data import group_rows
-from .ranking import row_grams
+from .ranking import row_grams, row_sums
 
-# %% ../nbs/19a_bayesian.ipynb #a7f5c34e
+# %% ../nbs/19a_bayesian.ipynb #a37f0b05
 def sample_wishart(df, # degrees of freedom, more than the dimension minus one
                    scale, # `(d, d)` symmetric positive definite scale matrix
                    gen, rng): # a `torch.Generator` and a `numpy.random.Generator`
@@ -24,7 +24,7 @@ def sample_wishart(df, # degrees of freedom, more than the dimension minus one
     LA = torch.linalg.cholesky(scale) @ A
     return LA @ LA.T
 
-# %% ../nbs/19a_bayesian.ipynb #907377d3
+# %% ../nbs/19a_bayesian.ipynb #6f8bff3d
 def sample_normal_wishart(X, # `(n, d)` vectors
                           gen, rng, beta0=2.):
     "A draw of the mean `mu` and precision `Lam` of a Gaussian prior, from their posterior given the rows of `X`"
@@ -36,7 +36,7 @@ def sample_normal_wishart(X, # `(n, d)` vectors
     z = torch.randn(d, 1, generator=gen, dtype=X.dtype)
     return n * xbar / (beta0 + n) + torch.linalg.solve_triangular(L.T, z, upper=True).flatten(), Lam
 
-# %% ../nbs/19a_bayesian.ipynb #66e8432a
+# %% ../nbs/19a_bayesian.ipynb #59d7fca4
 def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds `cols[starts[r]:starts[r+1]]` and their `vals`
                 F, # `(n_cols, d)` features of the columns
                 prior_mean, # `(n_rows, d)`
@@ -47,14 +47,13 @@ def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds 
     n, d = len(starts) - 1, F.shape[1]
     cols = torch.as_tensor(cols)
     P = row_grams(starts, cols, torch.ones(len(cols), dtype=F.dtype), F) * alpha + Lam
-    rows = torch.repeat_interleave(torch.arange(n), torch.as_tensor(np.diff(starts)))
-    b = alpha * torch.zeros(n, d, dtype=F.dtype).index_add_(0, rows, torch.as_tensor(vals, dtype=F.dtype)[:, None] * F[cols]) + prior_mean @ Lam
+    b = alpha * row_sums(starts, cols, vals, F) + prior_mean @ Lam
     L = torch.linalg.cholesky(P)
     mean = torch.cholesky_solve(b[:, :, None], L)[:, :, 0]
     z = torch.randn(n, d, 1, generator=gen, dtype=F.dtype)
     return mean + torch.linalg.solve_triangular(L.transpose(1, 2), z, upper=True)[:, :, 0]
 
-# %% ../nbs/19a_bayesian.ipynb #d63e2e06
+# %% ../nbs/19a_bayesian.ipynb #d2b0b9da
 def implicit_features(rows, cols, # the (row, column) pairs rated
                       n_rows, n_cols) -> torch.Tensor:
     "Dense `(n_rows, n_cols)`: 1/sqrt(number of entries of the row) where the row rated the column, else 0"
@@ -64,7 +63,7 @@ def implicit_features(rows, cols, # the (row, column) pairs rated
     A[rows, cols] = n[rows].rsqrt()
     return A
 
-# %% ../nbs/19a_bayesian.ipynb #6b27afeb
+# %% ../nbs/19a_bayesian.ipynb #88e7c08f
 class ImplicitLink:
     "The prior mean `A @ B` of one side's vectors, from the side information `A` (fixed) and the link `B` (sampled)"
     def __init__(self, A, # `(n_rows, k)` side information, e.g. `implicit_features`
@@ -83,7 +82,7 @@ class ImplicitLink:
         self.lam = rng.gamma(1 + self.B.numel() / 2, 1 / (1 + 0.5 * float(self.B.pow(2).sum())))
         return self.B
 
-# %% ../nbs/19a_bayesian.ipynb #1763b629
+# %% ../nbs/19a_bayesian.ipynb #dbf1d625
 class BayesianMF:
     "Bayesian matrix factorisation with biases, fitted by Gibbs sampling; optionally with what each user rated (and who rated each item) as side information"
     def __init__(self, n_factors=10, # size of the factor vectors (each also gets a bias)
@@ -95,7 +94,7 @@ class BayesianMF:
             raise ValueError(f'need n_factors >= 1, n_samples >= 1, burn_in >= 0; got {n_factors}, {n_samples}, {burn_in}')
         store_attr()
 
-# %% ../nbs/19a_bayesian.ipynb #c8a6179e
+# %% ../nbs/19a_bayesian.ipynb #442a8512
 def _check_pairs(users, items, n_users, n_items, ratings=None):
     users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
     if len(users) != len(items) or (ratings is not None and len(ratings) != len(users)):
@@ -104,14 +103,14 @@ def _check_pairs(users, items, n_users, n_items, ratings=None):
         if len(v) and (v.min() < 0 or v.max() >= n): raise IndexError(f'{what} index {int(v[(v < 0) | (v >= n)][0])} out of range for {n} {what}s')
     return users, items
 
-# %% ../nbs/19a_bayesian.ipynb #f6861c83
+# %% ../nbs/19a_bayesian.ipynb #8a595efd
 def _side(starts, cols, vals, F, link, mu_lam, alpha, gen):
     "Draw one side's vectors given the other's features `F`, with their prior mean offset by `link`"
     mu, Lam = mu_lam
     off = link.offset() if link is not None else 0.
     return sample_rows(starts, cols, vals, F, mu + off, Lam, alpha, gen)
 
-# %% ../nbs/19a_bayesian.ipynb #aa5a97c7
+# %% ../nbs/19a_bayesian.ipynb #a4ce8f89
 @patch_to(BayesianMF)
 def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and their ratings
         n_users=None, n_items=None, # default: the largest index plus one
@@ -147,7 +146,7 @@ def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and th
     self.alpha = alpha
     return self
 
-# %% ../nbs/19a_bayesian.ipynb #448d7b8d
+# %% ../nbs/19a_bayesian.ipynb #33dad872
 @patch_to(BayesianMF)
 def predict(self, users, items, # encoded users and items
             bs=100_000) -> np.ndarray:

@@ -236,7 +236,7 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
     rec = Recommender.from_learner(learn, ratings, title_name=title_name)
     if ranking:
         u, i = [encode(ratings[n].to_numpy(), dls.classes[n]).numpy() for n in (user, item)]
-        als = GradedALS(iters=5 if large else 15, seed=seed)
+        als = GradedALS(n_factors=16, iters=5, seed=seed) if large else GradedALS(seed=seed)
         rec.ranker = als.fit(u, i, is_liked(ratings[rating].to_numpy(), rec.rating_range), len(dls.classes[user]), len(dls.classes[item]))
     return rec, learn
 
