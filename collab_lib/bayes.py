@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['sample_wishart', 'sample_normal_wishart', 'sample_rows', 'implicit_features', 'ImplicitLink', 'BayesianMF']
 
-# %% ../nbs/19a_bayesian.ipynb #cfbf64d0
+# %% ../nbs/19a_bayesian.ipynb #8d851571
 import numpy as np, torch
 from fastcore.basics import store_attr, ifnone, patch_to
 from fastprogress.fastprogress import progress_bar
 from .data import group_rows
-from .ranking import row_grams, row_sums
+from .ranking import row_grams, row_sums, check_pairs
 
-# %% ../nbs/19a_bayesian.ipynb #a37f0b05
+# %% ../nbs/19a_bayesian.ipynb #4594db98
 def sample_wishart(df, # degrees of freedom, more than the dimension minus one
                    scale, # `(d, d)` symmetric positive definite scale matrix
                    gen, rng): # a `torch.Generator` and a `numpy.random.Generator`
@@ -24,7 +24,7 @@ def sample_wishart(df, # degrees of freedom, more than the dimension minus one
     LA = torch.linalg.cholesky(scale) @ A
     return LA @ LA.T
 
-# %% ../nbs/19a_bayesian.ipynb #6f8bff3d
+# %% ../nbs/19a_bayesian.ipynb #218ea20a
 def sample_normal_wishart(X, # `(n, d)` vectors
                           gen, rng, beta0=2.):
     "A draw of the mean `mu` and precision `Lam` of a Gaussian prior, from their posterior given the rows of `X`"
@@ -36,7 +36,7 @@ def sample_normal_wishart(X, # `(n, d)` vectors
     z = torch.randn(d, 1, generator=gen, dtype=X.dtype)
     return n * xbar / (beta0 + n) + torch.linalg.solve_triangular(L.T, z, upper=True).flatten(), Lam
 
-# %% ../nbs/19a_bayesian.ipynb #59d7fca4
+# %% ../nbs/19a_bayesian.ipynb #9f1bd7de
 def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds `cols[starts[r]:starts[r+1]]` and their `vals`
                 F, # `(n_cols, d)` features of the columns
                 prior_mean, # `(n_rows, d)`
@@ -53,7 +53,7 @@ def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds 
     z = torch.randn(n, d, 1, generator=gen, dtype=F.dtype)
     return mean + torch.linalg.solve_triangular(L.transpose(1, 2), z, upper=True)[:, :, 0]
 
-# %% ../nbs/19a_bayesian.ipynb #d2b0b9da
+# %% ../nbs/19a_bayesian.ipynb #fb60e370
 def implicit_features(rows, cols, # the (row, column) pairs rated
                       n_rows, n_cols) -> torch.Tensor:
     "Dense `(n_rows, n_cols)`: 1/sqrt(number of entries of the row) where the row rated the column, else 0"
@@ -63,7 +63,7 @@ def implicit_features(rows, cols, # the (row, column) pairs rated
     A[rows, cols] = n[rows].rsqrt()
     return A
 
-# %% ../nbs/19a_bayesian.ipynb #88e7c08f
+# %% ../nbs/19a_bayesian.ipynb #a1bcec26
 class ImplicitLink:
     "The prior mean `A @ B` of one side's vectors, from the side information `A` (fixed) and the link `B` (sampled)"
     def __init__(self, A, # `(n_rows, k)` side information, e.g. `implicit_features`
@@ -82,7 +82,7 @@ class ImplicitLink:
         self.lam = rng.gamma(1 + self.B.numel() / 2, 1 / (1 + 0.5 * float(self.B.pow(2).sum())))
         return self.B
 
-# %% ../nbs/19a_bayesian.ipynb #dbf1d625
+# %% ../nbs/19a_bayesian.ipynb #14c94fec
 class BayesianMF:
     "Bayesian matrix factorisation with biases, fitted by Gibbs sampling; optionally with what each user rated (and who rated each item) as side information"
     def __init__(self, n_factors=10, # size of the factor vectors (each also gets a bias)
@@ -94,30 +94,23 @@ class BayesianMF:
             raise ValueError(f'need n_factors >= 1, n_samples >= 1, burn_in >= 0; got {n_factors}, {n_samples}, {burn_in}')
         store_attr()
 
-# %% ../nbs/19a_bayesian.ipynb #442a8512
-def _check_pairs(users, items, n_users, n_items, ratings=None):
-    users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
-    if len(users) != len(items) or (ratings is not None and len(ratings) != len(users)):
-        raise ValueError(f'users, items{" and ratings" if ratings is not None else ""} differ in length: {len(users)}, {len(items)}' + (f', {len(ratings)}' if ratings is not None else ''))
-    for v, n, what in ((users, n_users, 'user'), (items, n_items, 'item')):
-        if len(v) and (v.min() < 0 or v.max() >= n): raise IndexError(f'{what} index {int(v[(v < 0) | (v >= n)][0])} out of range for {n} {what}s')
-    return users, items
-
-# %% ../nbs/19a_bayesian.ipynb #8a595efd
+# %% ../nbs/19a_bayesian.ipynb #aec8ff9d
 def _side(starts, cols, vals, F, link, mu_lam, alpha, gen):
     "Draw one side's vectors given the other's features `F`, with their prior mean offset by `link`"
     mu, Lam = mu_lam
     off = link.offset() if link is not None else 0.
     return sample_rows(starts, cols, vals, F, mu + off, Lam, alpha, gen)
 
-# %% ../nbs/19a_bayesian.ipynb #a4ce8f89
+# %% ../nbs/19a_bayesian.ipynb #d67491fe
 @patch_to(BayesianMF)
 def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and their ratings
         n_users=None, n_items=None, # default: the largest index plus one
         quiet=False): # no progress bar
     "Draw `burn_in + n_samples` sweeps of the sampler and keep the last `n_samples` draws"
-    n_users, n_items = ifnone(n_users, int(np.max(users)) + 1), ifnone(n_items, int(np.max(items)) + 1)
-    u, i = _check_pairs(users, items, n_users, n_items, ratings)
+    users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
+    if len(users) == 0: raise ValueError('no ratings to fit')
+    n_users, n_items = ifnone(n_users, int(users.max()) + 1), ifnone(n_items, int(items.max()) + 1)
+    u, i = check_pairs(users, items, n_users, n_items, ratings)
     r = np.asarray(ratings, dtype=np.float64)
     if len(r) == 0 or not np.isfinite(r).all(): raise ValueError('ratings must be finite and not empty')
     gen = torch.Generator().manual_seed(int(np.random.SeedSequence(self.seed).generate_state(1)[0]))
@@ -146,13 +139,13 @@ def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and th
     self.alpha = alpha
     return self
 
-# %% ../nbs/19a_bayesian.ipynb #33dad872
+# %% ../nbs/19a_bayesian.ipynb #75a5b0e7
 @patch_to(BayesianMF)
 def predict(self, users, items, # encoded users and items
             bs=100_000) -> np.ndarray:
     "Posterior mean of the rating of each (user, item) pair, averaged over the kept draws and clipped to the ratings' range"
     if not hasattr(self, 'U'): raise ValueError('BayesianMF.predict: call fit first')
-    u, i = _check_pairs(users, items, self.n_users, self.n_items)
+    u, i = check_pairs(users, items, self.n_users, self.n_items)
     d, out = self.n_factors, []
     for s in range(0, len(u), bs):
         U, V = self.U[:, u[s:s+bs]], self.V[:, i[s:s+bs]]
