@@ -66,6 +66,6 @@ bench: ## speed benchmark: stock fastai vs the fast path vs plain PyTorch vs Sur
 bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 25M) to a model trained one epoch, each in a fresh process; last line n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y>
 	$(PY) bench/bench_scale.py
 
-bench-accuracy: ## accuracy benchmark, one CPU thread (~15 min): BayesianMF on u1-u5 against Surprise's SVD/SVDpp and the chapter's model; GradedALS against popularity, EASE and implicit's ALS/BPR, each tuned on validation data carved from training; tables to nbs/results/19*_*.csv; last line u15_rmse=<x> ndcg10=<y> pop_ndcg10=<z> ease_ndcg10=<e> implicit_ndcg10=<w> secs=<s>
+bench-accuracy: ## accuracy benchmark, one CPU thread (about 7 minutes): BayesianMF on u1-u5 against Surprise's SVD/SVDpp and the chapter's model; GradedALS against popularity, EASE and implicit's ALS/BPR, each tuned on validation data carved from training; tables to nbs/results/19*_*.csv; last line u15_rmse=<x> ndcg10=<y> pop_ndcg10=<z> ease_ndcg10=<e> implicit_ndcg10=<w> secs=<s>
 	$(PY) -c "import surprise, implicit" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
 	OMP_NUM_THREADS=1 $(PY) bench/bench_accuracy.py
