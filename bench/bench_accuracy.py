@@ -1,7 +1,7 @@
 """Accuracy benchmark (make bench-accuracy), on one CPU thread.
 
 Rating: MovieLens 100k's five folds u1-u5 (`ml100k_folds`). BayesianMF's settings (n_factors, implicit side information)
-are chosen on a validation part carved out of each u{k}.base (a random 10%, fastai's RandomSplitter with seed k), by the
+are chosen on a validation part carved out of each u{k}.base (a random 10%, fastai's RandomSplitter with seed k-1 for u{k}), by the
 mean validation RMSE over the five folds; then the chosen setting is fitted on each whole u{k}.base and scored once on
 u{k}.test, next to Surprise's SVD and SVDpp (defaults), the chapter's DotProductBias (50 factors, wd=0.1, fit_fast) and
 plain BPMF (the chosen size, no side information).
