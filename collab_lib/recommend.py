@@ -310,7 +310,7 @@ def recommend_for_ratings(self:Recommender, pairs, # (item, rating) pairs of a n
     items, r = self._rated_pairs(pairs, rating_name)
     s = predict_for_user_weights(self.model, *self.fold_in_user(pairs, lam, rating_name), y_range=self.y_range)
     pred = torch.cat([s.new_tensor([float('nan')]), s[1:]])
-    if self.ranker is None: return self._top(pred, items.numpy(), n)
+    if self.ranker is None or len(items) == 0: return self._top(pred, items.numpy(), n)  # no ratings: the rating model's mean user
     w = self.ranker.fold_in(items.numpy(), is_liked(r.numpy(), self.rating_range))
     return self._top(self.ranker.V @ w, items.numpy(), n, col='score', also={'predicted': pred})
 
