@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['sample_wishart', 'sample_normal_wishart', 'sample_rows', 'implicit_features', 'ImplicitLink', 'BayesianMF']
 
-# %% ../nbs/19a_bayesian.ipynb #8d851571
+# %% ../nbs/19a_bayesian.ipynb #68e2a044
 import numpy as np, torch
 from fastcore.basics import store_attr, ifnone, patch_to
 from fastprogress.fastprogress import progress_bar
 from .data import group_rows
-from .ranking import row_grams, row_sums, check_pairs
+from .ranking import row_grams, row_sums, check_pairs, seeded_generator
 
-# %% ../nbs/19a_bayesian.ipynb #4594db98
+# %% ../nbs/19a_bayesian.ipynb #c363ba6a
 def sample_wishart(df, # degrees of freedom, more than the dimension minus one
                    scale, # `(d, d)` symmetric positive definite scale matrix
                    gen, rng): # a `torch.Generator` and a `numpy.random.Generator`
@@ -24,7 +24,7 @@ def sample_wishart(df, # degrees of freedom, more than the dimension minus one
     LA = torch.linalg.cholesky(scale) @ A
     return LA @ LA.T
 
-# %% ../nbs/19a_bayesian.ipynb #218ea20a
+# %% ../nbs/19a_bayesian.ipynb #9ac6adbc
 def sample_normal_wishart(X, # `(n, d)` vectors
                           gen, rng, beta0=2.):
     "A draw of the mean `mu` and precision `Lam` of a Gaussian prior, from their posterior given the rows of `X`"
@@ -36,7 +36,7 @@ def sample_normal_wishart(X, # `(n, d)` vectors
     z = torch.randn(d, 1, generator=gen, dtype=X.dtype)
     return n * xbar / (beta0 + n) + torch.linalg.solve_triangular(L.T, z, upper=True).flatten(), Lam
 
-# %% ../nbs/19a_bayesian.ipynb #9f1bd7de
+# %% ../nbs/19a_bayesian.ipynb #5dcf8509
 def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds `cols[starts[r]:starts[r+1]]` and their `vals`
                 F, # `(n_cols, d)` features of the columns
                 prior_mean, # `(n_rows, d)`
@@ -53,7 +53,7 @@ def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds 
     z = torch.randn(n, d, 1, generator=gen, dtype=F.dtype)
     return mean + torch.linalg.solve_triangular(L.transpose(1, 2), z, upper=True)[:, :, 0]
 
-# %% ../nbs/19a_bayesian.ipynb #fb60e370
+# %% ../nbs/19a_bayesian.ipynb #f12ad665
 def implicit_features(rows, cols, # the (row, column) pairs rated
                       n_rows, n_cols) -> torch.Tensor:
     "Dense `(n_rows, n_cols)`: 1/sqrt(number of entries of the row) where the row rated the column, else 0"
@@ -63,7 +63,7 @@ def implicit_features(rows, cols, # the (row, column) pairs rated
     A[rows, cols] = n[rows].rsqrt()
     return A
 
-# %% ../nbs/19a_bayesian.ipynb #a1bcec26
+# %% ../nbs/19a_bayesian.ipynb #d7690746
 class ImplicitLink:
     "The prior mean `A @ B` of one side's vectors, from the side information `A` (fixed) and the link `B` (sampled)"
     def __init__(self, A, # `(n_rows, k)` side information, e.g. `implicit_features`
@@ -82,7 +82,7 @@ class ImplicitLink:
         self.lam = rng.gamma(1 + self.B.numel() / 2, 1 / (1 + 0.5 * float(self.B.pow(2).sum())))
         return self.B
 
-# %% ../nbs/19a_bayesian.ipynb #14c94fec
+# %% ../nbs/19a_bayesian.ipynb #5a5cc00e
 class BayesianMF:
     "Bayesian matrix factorisation with biases, fitted by Gibbs sampling; optionally with what each user rated (and who rated each item) as side information"
     def __init__(self, n_factors=10, # size of the factor vectors (each also gets a bias)
@@ -94,26 +94,23 @@ class BayesianMF:
             raise ValueError(f'need n_factors >= 1, n_samples >= 1, burn_in >= 0; got {n_factors}, {n_samples}, {burn_in}')
         store_attr()
 
-# %% ../nbs/19a_bayesian.ipynb #aec8ff9d
+# %% ../nbs/19a_bayesian.ipynb #7ed5e6b1
 def _side(starts, cols, vals, F, link, mu_lam, alpha, gen):
     "Draw one side's vectors given the other's features `F`, with their prior mean offset by `link`"
     mu, Lam = mu_lam
     off = link.offset() if link is not None else 0.
     return sample_rows(starts, cols, vals, F, mu + off, Lam, alpha, gen)
 
-# %% ../nbs/19a_bayesian.ipynb #d67491fe
+# %% ../nbs/19a_bayesian.ipynb #6bf798d4
 @patch_to(BayesianMF)
 def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and their ratings
         n_users=None, n_items=None, # default: the largest index plus one
         quiet=False): # no progress bar
     "Draw `burn_in + n_samples` sweeps of the sampler and keep the last `n_samples` draws"
-    users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
-    if len(users) == 0: raise ValueError('no ratings to fit')
-    n_users, n_items = ifnone(n_users, int(users.max()) + 1), ifnone(n_items, int(items.max()) + 1)
-    u, i = check_pairs(users, items, n_users, n_items, ratings)
+    u, i, n_users, n_items = check_pairs(users, items, n_users, n_items, ratings)
     r = np.asarray(ratings, dtype=np.float64)
     if len(r) == 0 or not np.isfinite(r).all(): raise ValueError('ratings must be finite and not empty')
-    gen = torch.Generator().manual_seed(int(np.random.SeedSequence(self.seed).generate_state(1)[0]))
+    gen = seeded_generator(self.seed)
     rng = np.random.default_rng(self.seed)
     d, dt = self.n_factors, torch.float64
     self.mean, self.rating_range, self.n_users, self.n_items = float(r.mean()), (float(r.min()), float(r.max())), n_users, n_items
@@ -139,13 +136,13 @@ def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and th
     self.alpha = alpha
     return self
 
-# %% ../nbs/19a_bayesian.ipynb #75a5b0e7
+# %% ../nbs/19a_bayesian.ipynb #6225895c
 @patch_to(BayesianMF)
 def predict(self, users, items, # encoded users and items
             bs=100_000) -> np.ndarray:
     "Posterior mean of the rating of each (user, item) pair, averaged over the kept draws and clipped to the ratings' range"
     if not hasattr(self, 'U'): raise ValueError('BayesianMF.predict: call fit first')
-    u, i = check_pairs(users, items, self.n_users, self.n_items)
+    u, i, _, _ = check_pairs(users, items, self.n_users, self.n_items)
     d, out = self.n_factors, []
     for s in range(0, len(u), bs):
         U, V = self.U[:, u[s:s+bs]], self.V[:, i[s:s+bs]]
