@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['sample_wishart', 'sample_normal_wishart', 'sample_rows', 'implicit_features', 'ImplicitLink', 'BayesianMF']
 
-# %% ../nbs/19a_bayesian.ipynb #68e2a044
+# %% ../nbs/19a_bayesian.ipynb #c3797ded
 import numpy as np, torch
 from fastcore.basics import store_attr, ifnone, patch_to
 from fastprogress.fastprogress import progress_bar
-from .data import group_rows
-from .ranking import row_grams, row_sums, check_pairs, seeded_generator
+from .data import group_rows, check_pairs
+from .ranking import row_grams, row_sums, seeded_generator
 
-# %% ../nbs/19a_bayesian.ipynb #c363ba6a
+# %% ../nbs/19a_bayesian.ipynb #cc1bb8d6
 def sample_wishart(df, # degrees of freedom, more than the dimension minus one
                    scale, # `(d, d)` symmetric positive definite scale matrix
                    gen, rng): # a `torch.Generator` and a `numpy.random.Generator`
@@ -24,7 +24,7 @@ def sample_wishart(df, # degrees of freedom, more than the dimension minus one
     LA = torch.linalg.cholesky(scale) @ A
     return LA @ LA.T
 
-# %% ../nbs/19a_bayesian.ipynb #9ac6adbc
+# %% ../nbs/19a_bayesian.ipynb #96926e1e
 def sample_normal_wishart(X, # `(n, d)` vectors
                           gen, rng, beta0=2.):
     "A draw of the mean `mu` and precision `Lam` of a Gaussian prior, from their posterior given the rows of `X`"
@@ -36,7 +36,7 @@ def sample_normal_wishart(X, # `(n, d)` vectors
     z = torch.randn(d, 1, generator=gen, dtype=X.dtype)
     return n * xbar / (beta0 + n) + torch.linalg.solve_triangular(L.T, z, upper=True).flatten(), Lam
 
-# %% ../nbs/19a_bayesian.ipynb #5dcf8509
+# %% ../nbs/19a_bayesian.ipynb #ee7b1d3f
 def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds `cols[starts[r]:starts[r+1]]` and their `vals`
                 F, # `(n_cols, d)` features of the columns
                 prior_mean, # `(n_rows, d)`
@@ -53,7 +53,7 @@ def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds 
     z = torch.randn(n, d, 1, generator=gen, dtype=F.dtype)
     return mean + torch.linalg.solve_triangular(L.transpose(1, 2), z, upper=True)[:, :, 0]
 
-# %% ../nbs/19a_bayesian.ipynb #f12ad665
+# %% ../nbs/19a_bayesian.ipynb #aebff7de
 def implicit_features(rows, cols, # the (row, column) pairs rated
                       n_rows, n_cols) -> torch.Tensor:
     "Dense `(n_rows, n_cols)`: 1/sqrt(number of entries of the row) where the row rated the column, else 0"
@@ -63,7 +63,7 @@ def implicit_features(rows, cols, # the (row, column) pairs rated
     A[rows, cols] = n[rows].rsqrt()
     return A
 
-# %% ../nbs/19a_bayesian.ipynb #d7690746
+# %% ../nbs/19a_bayesian.ipynb #5faa1ee3
 class ImplicitLink:
     "The prior mean `A @ B` of one side's vectors, from the side information `A` (fixed) and the link `B` (sampled)"
     def __init__(self, A, # `(n_rows, k)` side information, e.g. `implicit_features`
@@ -82,7 +82,7 @@ class ImplicitLink:
         self.lam = rng.gamma(1 + self.B.numel() / 2, 1 / (1 + 0.5 * float(self.B.pow(2).sum())))
         return self.B
 
-# %% ../nbs/19a_bayesian.ipynb #5a5cc00e
+# %% ../nbs/19a_bayesian.ipynb #29aa0c2b
 class BayesianMF:
     "Bayesian matrix factorisation with biases, fitted by Gibbs sampling; optionally with what each user rated (and who rated each item) as side information"
     def __init__(self, n_factors=10, # size of the factor vectors (each also gets a bias)
@@ -94,14 +94,19 @@ class BayesianMF:
             raise ValueError(f'need n_factors >= 1, n_samples >= 1, burn_in >= 0; got {n_factors}, {n_samples}, {burn_in}')
         store_attr()
 
-# %% ../nbs/19a_bayesian.ipynb #7ed5e6b1
-def _side(starts, cols, vals, F, link, mu_lam, alpha, gen):
-    "Draw one side's vectors given the other's features `F`, with their prior mean offset by `link`"
-    mu, Lam = mu_lam
+# %% ../nbs/19a_bayesian.ipynb #52793867
+def _side(X, # `(n, d+1)` this side's vectors, replaced by the draw
+          starts, cols, vals, # this side's ratings grouped by row, and their targets
+          F, # `(n_cols, d+1)` the other side's features
+          link, alpha, gen, rng): # `link`: an `ImplicitLink`, or `None`
+    "One Gibbs step for one side: its prior (mean and precision), its vectors, then its link to the side information"
     off = link.offset() if link is not None else 0.
-    return sample_rows(starts, cols, vals, F, mu + off, Lam, alpha, gen)
+    mu, Lam = sample_normal_wishart(X - off, gen, rng)
+    X = sample_rows(starts, cols, vals, F, mu + off, Lam, alpha, gen)
+    if link is not None: link.sample(X - mu, Lam, gen, rng)
+    return X
 
-# %% ../nbs/19a_bayesian.ipynb #6bf798d4
+# %% ../nbs/19a_bayesian.ipynb #387f69ff
 @patch_to(BayesianMF)
 def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and their ratings
         n_users=None, n_items=None, # default: the largest index plus one
@@ -122,13 +127,9 @@ def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and th
     alpha, keep = 1., []
     steps = range(self.burn_in + self.n_samples)
     for k in (steps if quiet else progress_bar(steps)):
-        # users: vectors (p_u, b_u) against movie features (q_i, 1), target r - mean - c_i
-        mu_lam = sample_normal_wishart(U - (links[0].offset() if self.implicit else 0.), gen, rng)
-        U = _side(su, i[ou], (rc - V[it, d])[ou], torch.cat([V[:, :d], one(n_items)], 1), links[0], mu_lam, alpha, gen)
-        if self.implicit: links[0].sample(U - mu_lam[0], mu_lam[1], gen, rng)
-        mu_lam = sample_normal_wishart(V - (links[1].offset() if self.implicit else 0.), gen, rng)
-        V = _side(si, u[oi], (rc - U[ut, d])[oi], torch.cat([U[:, :d], one(n_users)], 1), links[1], mu_lam, alpha, gen)
-        if self.implicit: links[1].sample(V - mu_lam[0], mu_lam[1], gen, rng)
+        # users: vectors (p_u, b_u) against movie features (q_i, 1), target r - mean - c_i; then the movies the same way
+        U = _side(U, su, i[ou], (rc - V[it, d])[ou], torch.cat([V[:, :d], one(n_items)], 1), links[0], alpha, gen, rng)
+        V = _side(V, si, u[oi], (rc - U[ut, d])[oi], torch.cat([U[:, :d], one(n_users)], 1), links[1], alpha, gen, rng)
         e = rc - ((U[ut, :d] * V[it, :d]).sum(1) + U[ut, d] + V[it, d])
         alpha = rng.gamma(1 + len(e) / 2, 1 / (1 + 0.5 * float(e.pow(2).sum())))
         if k >= self.burn_in: keep.append((U.float(), V.float()))
@@ -136,7 +137,7 @@ def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and th
     self.alpha = alpha
     return self
 
-# %% ../nbs/19a_bayesian.ipynb #6225895c
+# %% ../nbs/19a_bayesian.ipynb #92267f2d
 @patch_to(BayesianMF)
 def predict(self, users, items, # encoded users and items
             bs=100_000) -> np.ndarray:

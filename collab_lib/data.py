@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'RECOMMENDER_FORMAT', 'group_rows', 'read_saved', 'data_y_range', 'check_trainable', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
+__all__ = ['ML100K_COUNTS', 'ML100K_FILES', 'ML100K_RATINGS_SHA256', 'GENRES', 'RECBOLE_WHEEL', 'RECBOLE_SHA256', 'data_base', 'DataError', 'read_u_item', 'ml100k_problems', 'atomic_path', 'get_ml100k', 'load_movies', 'load_ratings', 'DataWarning', 'check_ratings', 'load_ratings_df', 'crosstab', 'ml100k_folds', 'RECOMMENDER_FORMAT', 'group_rows', 'read_saved', 'data_y_range', 'check_trainable', 'check_pairs', 'MOVIELENS', 'read_ratings', 'read_movielens', 'movielens_problems', 'get_movielens']
 
 # %% ../nbs/00_data.ipynb #354326a6
 ML100K_COUNTS = dict(ratings=100_000, users=943, items=1_682, titles=1_664)
@@ -298,6 +298,19 @@ def check_trainable(ratings, # the ratings
     n = len(ratings); n_valid = int(valid_pct * n); n_train = n - n_valid
     if n_valid < 1 or n_train < 2: raise DataError(f'{n} rating(s) are too few: {valid_pct:.0%} of them for validation leaves {n_valid} for validation and {n_train} for training')
     return data_y_range(ratings[rating].to_numpy())
+
+# %% ../nbs/17_evaluation.ipynb #9c21e965
+def check_pairs(users, items, # encoded users and items
+                n_users=None, n_items=None, # the sizes (default: the largest index plus one)
+                ratings=None) -> tuple: # a third array that must have the same length
+    "`(users, items, n_users, n_items)`, the pairs as int64 arrays; `ValueError` if the lengths differ, `IndexError` naming the first index out of range"
+    users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
+    if len(users) != len(items) or (ratings is not None and len(ratings) != len(users)):
+        raise ValueError(f'users, items{" and ratings" if ratings is not None else ""} differ in length: {len(users)}, {len(items)}' + (f', {len(ratings)}' if ratings is not None else ''))
+    n_users, n_items = [n if n is not None else (int(v.max()) + 1 if len(v) else 0) for n, v in ((n_users, users), (n_items, items))]
+    for v, n, what in ((users, n_users, 'user'), (items, n_items, 'item')):
+        if len(v) and (v.min() < 0 or v.max() >= n): raise IndexError(f'{what} index {int(v[(v < 0) | (v >= n)][0])} out of range for {n} {what}s')
+    return users, items, n_users, n_items
 
 # %% ../nbs/18_scaling.ipynb #538be97c
 def _arrow_read(path, cols, sep, header, encoding):

@@ -37,6 +37,9 @@ def rating_errors(preds, # predicted ratings
     d = preds - targs
     return dict(rmse=float(d.pow(2).mean().sqrt()), mae=float(d.abs().mean()))
 
+# %% ../nbs/17_evaluation.ipynb #66e71a89
+from .data import check_pairs
+
 # %% ../nbs/17_evaluation.ipynb #2a8b4acd
 def interactions(x, # encoded (user, item) pairs, `(n, 2)`
                  n_users, n_items, # matrix size (including `#na#` at index 0)
@@ -44,9 +47,7 @@ def interactions(x, # encoded (user, item) pairs, `(n, 2)`
                 ) -> Tensor:
     "Bool matrix `(n_users, n_items)`, `True` where `x` holds the pair (and `keep` is `True`)"
     x = tensor(x).long().view(-1, 2)
-    for col, n, what in ((0, n_users, 'user'), (1, n_items, 'item')):
-        bad = (x[:, col] < 0) | (x[:, col] >= n)
-        if bad.any(): raise IndexError(f'{what} index {int(x[bad, col][0])} out of range for {n} {what}s')
+    check_pairs(x[:, 0], x[:, 1], n_users, n_items)
     if keep is not None: x = x[tensor(keep).bool().view(-1)]
     m = torch.zeros(n_users, n_items, dtype=torch.bool)
     m[x[:, 0], x[:, 1]] = True

@@ -146,13 +146,18 @@ def _top(self:Recommender, scores, exclude=(), n=10, col='predicted',
     return t
 
 @patch
+def _ranked(self:Recommender, pred, score, exclude, n):
+    "The top `n` rows by the ranking model's `score`, with the predicted rating `pred` beside it; by `pred` when `score` is `None`"
+    if score is None: return self._top(pred, exclude, n)
+    return self._top(score, exclude, n, col='score', also={'predicted': pred})
+
+@patch
 def recommend(self:Recommender, user, # original id of a user the model knows
               n=10 # how many items (at most the items the user has not rated)
              ) -> pd.DataFrame:
     "The `n` items `user` has not rated that the ranking model ranks first (or, without one, with the highest predicted ratings)"
-    row, pred = int(self._idx([user], self.user_name)), self.scores(user)
-    if self.ranker is None: return self._top(pred, self.rated(row), n)
-    return self._top(self.ranker.scores([row])[0], self.rated(row), n, col='score', also={'predicted': pred})
+    row = int(self._idx([user], self.user_name))
+    return self._ranked(self.scores(user), None if self.ranker is None else self.ranker.scores([row])[0], self.rated(row), n)
 
 # %% ../nbs/13_recommend.ipynb #600dced4
 @patch
@@ -236,9 +241,10 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
                       f'{n:,} ratings may be too few for {n_factors} factors', DataWarning, stacklevel=2)
     rec = Recommender.from_learner(learn, ratings, title_name=title_name)
     if ranking:
-        u, i = [encode(ratings[n].to_numpy(), dls.classes[n]).numpy() for n in (user, item)]
+        x = torch.cat([dls.train.dataset.x, dls.valid.dataset.x])   # every rating, already encoded by the `DataLoaders`
+        y = torch.cat([dls.train.dataset.y, dls.valid.dataset.y]).view(-1).numpy()
         als = GradedALS(n_factors=16, iters=5, seed=seed) if n >= RANKER_LARGE_N else GradedALS(seed=seed)
-        rec.ranker = als.fit(u, i, is_liked(ratings[rating].to_numpy(), rec.rating_range), len(dls.classes[user]), len(dls.classes[item]))
+        rec.ranker = als.fit(x[:, 0], x[:, 1], is_liked(y, rec.rating_range), len(dls.classes[user]), len(dls.classes[item]))
     return rec, learn
 
 # %% ../nbs/14_fold_in.ipynb #3ee4a6e1
@@ -307,12 +313,11 @@ def recommend_for_ratings(self:Recommender, pairs, # (item, rating) pairs of a n
                           n=10, # how many items
                           lam=FOLDIN_LAMBDA, rating_name='rating') -> pd.DataFrame:
     "The top `n` items for a new user who rated `pairs`, leaving those out: by the ranking model when there is one, else by predicted rating"
-    items, r = self._rated_pairs(pairs, rating_name)
-    s = predict_for_user_weights(self.model, *self.fold_in_user(pairs, lam, rating_name), y_range=self.y_range)
-    pred = torch.cat([s.new_tensor([float('nan')]), s[1:]])
-    if self.ranker is None or len(items) == 0: return self._top(pred, items.numpy(), n)  # no ratings: the rating model's mean user
-    w = self.ranker.fold_in(items.numpy(), is_liked(r.numpy(), self.rating_range))
-    return self._top(self.ranker.V @ w, items.numpy(), n, col='score', also={'predicted': pred})
+    items, r = self._rated_pairs(pairs, rating_name)   # parsed once, for both models
+    s = predict_for_user_weights(self.model, *fold_in(self.model, items, r, lam, y_range=self.y_range), y_range=self.y_range)
+    score = (None if self.ranker is None or len(items) == 0  # no ratings: the rating model's mean user
+             else self.ranker.V @ self.ranker.fold_in(items.numpy(), is_liked(r.numpy(), self.rating_range)))
+    return self._ranked(torch.cat([s.new_tensor([float('nan')]), s[1:]]), score, items.numpy(), n)
 
 # %% ../nbs/15_new_items.ipynb #570a31f8
 YEAR_BINS = [0, 1950, 1960, 1970, 1980, 1990, 1994, 1995, 1996, 1997, 3000] # left edges of the release-year bins (the last is open)
