@@ -6,17 +6,26 @@ BIN := $(VENV)/bin
 # torch: the x86_64 CUDA build that pip takes from this machine's wheel store also runs on the CPU.
 # The smaller CPU-only torch 2.13.0 cannot be used: PyPI's torchvision (needed by fastai/fastbook) fails to import beside it.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
+# TorchRec (the [scale] extra): its metadata asks for fbgemm-gpu, the CUDA build of its kernels, which a CPU machine must not get.
+# The extra lists the CPU build (fbgemm-gpu-cpu) and TorchRec's pure-Python needs; `make scale` then installs TorchRec itself
+# without dependencies. This is the one place that knows.
+TORCHREC ?= torchrec==1.9.2
 
-.PHONY: setup run test site check nbs-test results export clean readme docs docs-test bench bench-scale bench-accuracy
+.PHONY: setup scale run test site check nbs-test results export clean readme docs docs-test bench bench-scale bench-accuracy
 
-setup: ## fresh venv at .venv, the package with [dev], and the data
+setup: ## fresh venv at .venv, the package with [dev] and [scale], and the data
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[dev]"
+	@$(MAKE) --no-print-directory scale
 	$(PY) -c "from collab_lib.data import get_ml100k; get_ml100k()"
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q chromium; } \
 	  || echo "note: install Debian's chromium for the browser test (make docs-test)"
+
+scale: ## the [scale] extra, sharded training with TorchRec (make setup runs it): the extra, then TorchRec with --no-deps
+	$(PY) -m pip install -q -e ".[scale]"
+	$(PY) -m pip install -q --no-deps $(TORCHREC)
 
 run: ## the main job: train the book's model (dot product + biases, wd=0.1); last line valid_mse=<x>
 	$(BIN)/collab_book
@@ -63,7 +72,9 @@ bench: ## speed benchmark: stock fastai vs the fast path vs plain PyTorch vs Sur
 	$(PY) -c "import surprise" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/bench_speed.py
 
-bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 25M) to a model trained one epoch, each in a fresh process; last line n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y>
+bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 25M) to a model trained one epoch, each in a fresh process; then at 25M, side by side, the one-process path, the sharded path on 2 processes and Spark's ALS (local[2], tuned on a carve); last line n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y> sharded_secs_per_epoch=<s> rank_table_share=<f> rmse=<r> spark_rmse=<q> secs_to_spark_rmse=<t> spark_secs=<u>
+	$(PY) -c "import pyspark" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
+	$(PY) -c "import torchrec" 2>/dev/null || $(MAKE) --no-print-directory scale
 	$(PY) bench/bench_scale.py
 
 bench-accuracy: ## accuracy benchmark, one CPU thread (about 7 minutes): BayesianMF on u1-u5 against Surprise's SVD/SVDpp and the chapter's model; GradedALS against popularity, EASE and implicit's ALS/BPR, each tuned on validation data carved from training; tables to nbs/results/19*_*.csv; last line u15_rmse=<x> ndcg10=<y> pop_ndcg10=<z> ease_ndcg10=<e> implicit_ndcg10=<w> secs=<s>
