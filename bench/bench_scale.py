@@ -5,11 +5,27 @@ runs it, in a fresh process. From 2,000,000 ratings on, collab_train switches by
 (start-up, reading, encoding, one epoch, saving); peak memory is the child's peak RSS as the kernel reports it
 (bench/scale_run.py). Then `collab_recommend --user` serves the 5M model: the large-file path ends in a `Recommender`
 like any other. The CSVs are written once under data/synth/ (git-ignored; 25M is ~690 MB), untimed. Results go to
-bench/results/scale.json (atomically). Last line: n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y> for the largest size."""
+bench/results/scale.json (atomically).
+
+Then, on the largest file and its split (collab_lib's `random_split`, 20% held out, seed 42), side by side:
+- the one-process path: the run above (`collab_train`, one epoch, `fit_fast`);
+- the sharded path: `collab_shard --nproc 2` (TorchRec, tables split by rows over 2 processes), and the same code on one
+  process (`--nproc 1`), each for `--shard-epochs` epochs, with the time of each epoch's end since the command started;
+- Spark's ALS (`local[2]`), tuned on a carve of the training rows (bench/spark_als.py), then refitted on all of them.
+Each reports seconds per epoch (per iteration for ALS), peak memory per process and valid RMSE; the sharded runs also the
+time to reach Spark's valid RMSE. Tables: nbs/results/18a_sharded_bench.csv (one row per path) and
+nbs/results/18a_sharded_curves.csv (valid RMSE after each epoch against wall time), read by nbs/18a_sharded.ipynb.
+Last line: n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y> (the one-process run at the largest size, as before)
+sharded_secs_per_epoch=<s> rank_table_share=<f> rmse=<r> spark_rmse=<q> secs_to_spark_rmse=<t> spark_secs=<u>, where rmse
+is the best valid RMSE of the project's fastest path to Spark's RMSE, secs_to_spark_rmse that path's wall time to reach
+spark_rmse, and spark_secs Spark's wall time to reach it (its final fit, reading included)."""
 import argparse, json, os, platform, subprocess, sys, time
+import numpy as np
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, so that `bench.scale_run` imports from anywhere
-from bench.scale_run import BIN, run_measured, train_fresh
+from bench.scale_run import BIN, run_measured, train_fresh, shard_fresh
+from bench.spark_als import spark_als
+import pandas as pd
 from collab_lib.data import atomic_path
 
 p = argparse.ArgumentParser(description=__doc__)
@@ -18,6 +34,8 @@ p.add_argument('--data-dir', default='data/synth')
 p.add_argument('--out', default='bench/results/scale.json')
 p.add_argument('--epochs', type=int, default=1)
 p.add_argument('--threads', type=int, default=1, help='torch threads per run (OMP_NUM_THREADS of the child)')
+p.add_argument('--shard-epochs', type=int, default=6, help='epochs of each sharded run')
+p.add_argument('--results', default='nbs/results', help="where the side-by-side tables go (the notebook's)")
 args = p.parse_args()
 
 
@@ -58,5 +76,68 @@ out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
 with atomic_path(out) as tmp: tmp.write_text(json.dumps(meta, indent=1))
 big = max(rows, key=lambda r: r['n_ratings'])
 ok = big['peak_rss_gb'] < 6 and big['secs_per_epoch'] < 180
-print(f"targets (peak RSS < 6 GB, < 180 s per epoch): {'met' if ok else 'MISSED'}")
-print(f"n_ratings={big['n_ratings']} peak_rss_gb={big['peak_rss_gb']:.2f} secs_per_epoch={big['secs_per_epoch']:.1f}")
+print(f"targets (peak RSS < 6 GB, < 180 s per epoch): {'met' if ok else 'MISSED'}", flush=True)
+
+# side by side on the largest file: Spark first (its RMSE is the mark), then the sharded path on 2 and on 1 process
+csv = data_dir/f'ratings_{big["n_ratings"]}.csv'
+print(f'\nSpark ALS (local[2]) on {csv}, tuned on a carve of the training rows:', flush=True)
+spark = spark_als(csv, seed=42, log=lambda m: print('  ' + m, flush=True))
+mark = spark['valid_rmse']
+paths = [dict(path='one process: collab_train (fit_fast)', processes=1, epochs=args.epochs, secs_per_epoch=big['secs_per_epoch'],
+              peak_rss_gb=big['peak_rss_gb'], train_peak_rss_gb=float('nan'), valid_rmse=big['valid_mse'] ** 0.5,
+              best_rmse=big['valid_mse'] ** 0.5, secs_to_spark_rmse=float('nan'), rank_table_share=1.0, total_secs=big['secs'])]
+curves, sharded = [], {}
+for nproc in (2, 1):
+    print(f'\ncollab_shard --nproc {nproc} on {csv}, {args.shard_epochs} epochs:', flush=True)
+    r = sharded[nproc] = shard_fresh(csv, data_dir/f'sharded_{nproc}_{big["n_ratings"]}.pth', nproc, args.shard_epochs, env)
+    print('\n'.join('  ' + l for l in r['out'].strip().splitlines() if not l.startswith('['))[-2000:], flush=True)
+    hit = next((e for e in r['epochs'] if e['valid_mse'] ** 0.5 <= mark), None)
+    paths.append(dict(path=f'sharded: collab_shard --nproc {nproc} (TorchRec)', processes=nproc, epochs=len(r['epochs']),
+                      secs_per_epoch=float(np.mean([e['secs'] for e in r['epochs']])), peak_rss_gb=r['peak_rss_gb'],
+                      train_peak_rss_gb=r['train_peak_rss_gb'], valid_rmse=r['epochs'][-1]['valid_mse'] ** 0.5,
+                      best_rmse=min(e['valid_mse'] for e in r['epochs']) ** 0.5,
+                      secs_to_spark_rmse=hit['since_start'] if hit else float('nan'), rank_table_share=r['rank_table_share'], total_secs=r['secs']))
+    curves += [dict(path=paths[-1]['path'], epoch=e['epoch'] + 1, secs=e['since_start'], valid_rmse=e['valid_mse'] ** 0.5) for e in r['epochs']]
+    if nproc == 2:  # the gathered file is a Recommender like any other: serve it
+        with open(csv) as f: f.readline(); user = f.readline().split(',')[0]
+        rec = run_measured([BIN/'collab_recommend', r['model'], '--user', user, '--n', '5'], env)
+        print(f'  collab_recommend {r["model"]} --user {user} --n 5 (exit {rec["rc"]}, {rec["secs"]:.1f} s):')
+        print('\n'.join('    ' + l for l in rec['out'].strip().splitlines()[:7]), flush=True)
+        if rec['rc']: sys.exit('collab_recommend failed on the sharded model')
+paths.append(dict(path=f"Spark ALS, local[2] (rank {spark['rank']}, regParam {spark['reg']}, {spark['max_iter']} iterations)", processes=1,
+                  epochs=spark['max_iter'], secs_per_epoch=spark['secs_per_iter'], peak_rss_gb=spark['peak_rss_gb'], train_peak_rss_gb=float('nan'),
+                  valid_rmse=mark, best_rmse=mark, secs_to_spark_rmse=spark['secs_to_rmse'], rank_table_share=1.0, total_secs=spark['spark_secs']))
+curves.append(dict(path=paths[-1]['path'], epoch=spark['max_iter'], secs=spark['secs_to_rmse'], valid_rmse=mark))
+table = pd.DataFrame(paths)
+
+def growth_row(n, r):
+    "What the busiest process of a sharded run held and used"
+    info, busiest = r['info'], max(r['info']['ranks'], key=lambda o: sum(x['bytes'] for x in o['rows']))
+    return dict(n_ratings=n, n_users=info['n_users'], n_movies=info['n_movies'], rank_rows=sum(x['n_rows'] for x in busiest['rows'] if x['table'].endswith('factors')),   # users and movies held
+                rank_bytes=sum(x['bytes'] for x in busiest['rows']), rank_opt_bytes=sum(x['opt_bytes'] for x in busiest['rows']),
+                rank_table_share=info['rank_table_share'], train_peak_rss_gb=r['train_peak_rss_gb'],
+                secs_per_epoch=float(np.mean([e['secs'] for e in r['epochs']])), secs=r['secs'])
+growth = []
+for n in sorted(r['n_ratings'] for r in rows if r['n_ratings'] != big['n_ratings']):   # one epoch at the smaller sizes, for the growth
+    print(f'\ncollab_shard --nproc 2 on {n:,} ratings, one epoch, no ranking model:', flush=True)
+    g = shard_fresh(data_dir/f'ratings_{n}.csv', data_dir/f'sharded_2_{n}.pth', 2, 1, env, extra=['--no_ranking'])
+    growth.append(growth_row(n, g)); print('  ' + str({k: round(v, 3) if isinstance(v, float) else v for k, v in growth[-1].items()}), flush=True)
+growth.append(growth_row(big['n_ratings'], sharded[2]))
+results = Path(args.results); results.mkdir(parents=True, exist_ok=True)
+meta = dict(date=time.strftime('%Y-%m-%d'), n_ratings=big['n_ratings'], load_avg=os.getloadavg()[0], spark_grid=json.dumps(spark['grid']))
+with atomic_path(results/'18a_sharded_bench.csv') as tmp: table.assign(**meta).to_csv(tmp, index=False)
+with atomic_path(results/'18a_sharded_curves.csv') as tmp: pd.DataFrame(curves).to_csv(tmp, index=False)
+with atomic_path(results/'18a_sharded_scale.csv') as tmp: pd.DataFrame(growth).to_csv(tmp, index=False)
+with pd.option_context('display.width', 200, 'display.max_colwidth', 60):
+    print('\n' + table.drop(columns=['total_secs']).round(3).to_string(index=False))
+
+ours = table[table.path.str.startswith('sharded')].dropna(subset=['secs_to_spark_rmse'])
+best = ours.loc[ours.secs_to_spark_rmse.idxmin()] if len(ours) else table[table.path.str.startswith('sharded')].sort_values('best_rmse').iloc[0]
+two = table[table.processes.eq(2)].iloc[0]
+faster = len(ours) and best.secs_to_spark_rmse < spark['secs_to_rmse']
+print(f"targets (the project's best path reaches Spark's valid RMSE {mark:.4f} sooner than Spark: {best.secs_to_spark_rmse:.0f} s against "
+      f"{spark['secs_to_rmse']:.0f} s; rank_table_share <= 0.55 with 2 processes: {two.rank_table_share:.3f}): "
+      f"{'met' if faster and two.rank_table_share <= 0.55 else 'MISSED'}")
+print(f"n_ratings={big['n_ratings']} peak_rss_gb={big['peak_rss_gb']:.2f} secs_per_epoch={big['secs_per_epoch']:.1f} "
+      f"sharded_secs_per_epoch={two.secs_per_epoch:.1f} rank_table_share={two.rank_table_share:.3f} rmse={best.best_rmse:.4f} "
+      f"spark_rmse={mark:.4f} secs_to_spark_rmse={best.secs_to_spark_rmse:.1f} spark_secs={spark['secs_to_rmse']:.1f}")

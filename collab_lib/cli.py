@@ -158,7 +158,7 @@ def collab_recommend(model:str, # a file saved by `collab_train`
         if similar is None: print(f'ranked by: {rec.ranked_by}; predicted: rating model ({type(rec.model).__name__})', file=sys.stderr)
         print(res.to_string(index=False))
 
-# %% ../nbs/20_cli.ipynb #076bc2dd
+# %% ../nbs/20_cli.ipynb #ea3f5172
 def _rank_failures(report):
     "'rank 1 was killed by SIGKILL; ...' from the failure report `torchrun` prints"
     out = []
@@ -194,7 +194,7 @@ def _run_ranks(nproc, args, out):
         print(f'error: sharded training failed: {_rank_failures(report)}; torchrun stopped the other processes and no model was written', file=sys.stderr)
     sys.exit(1)
 
-# %% ../nbs/20_cli.ipynb #0173b891
+# %% ../nbs/20_cli.ipynb #fb6fdef5
 @call_parse
 def collab_shard(csv:str, # ratings file: one row per rating, with a header
                  out:str='model.pth', # where to save the recommender
@@ -216,16 +216,17 @@ def collab_shard(csv:str, # ratings file: one row per rating, with a header
         _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
         for name, v in (('--lr', lr), ('--wd', wd)): _need(v is None or v >= 0, f'{name} must not be negative, got {v}')
         sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
-        from collab_lib.data import DataError, read_ratings
+        from collab_lib.data import DataError, read_ratings, check_trainable
         if not Path(csv).is_file(): raise DataError(f'{csv}: no such file' if not Path(csv).exists() else f'{csv} is not a file')
+        df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
+        check_trainable(df, rating, valid_pct)   # bad data fails here, in one process, before any other starts
         if nproc > 1 and 'LOCAL_RANK' not in os.environ:   # the file first: torchrun would take a leading option for its own
             opts = dict(out=out, user=user, item=item, rating=rating, sep=sep, encoding=encoding, n_factors=n_factors, epochs=epochs, bs=bs,
                         lr=lr, wd=wd, valid_pct=valid_pct, seed=seed, stats=stats)
             args = [os.path.abspath(csv), *[a for k, v in opts.items() if v is not None for a in (f'--{k}', str(v))]] + ['--no_ranking'] * no_ranking
-            return _run_ranks(nproc, args, out)
+            del df; return _run_ranks(nproc, args, out)
         from collab_lib.scale import need_torchrec, shard_train, SHARD_LR, SHARD_WD
         need_torchrec()
-        df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
         first = int(os.environ.get('RANK', 0)) == 0
         def show(r):
             if first: print(f"epoch {r['epoch']}: train_mse={r['train_mse']:.4f} valid_mse={r['valid_mse']:.4f} secs={r['secs']:.1f}", flush=True)

@@ -17,7 +17,7 @@ from nbdev.config import get_config
 from nbdev.doclinks import nbglob
 from nbdev.test import test_nb, _keep_file
 
-LONGEST_FIRST = ['21_robustness', '08_deep', '06_interpret', '18_scaling', '02_dot_product', '10_fast_path', '20_cli', '09_conclusion']
+LONGEST_FIRST = ['21_robustness', '08_deep', '18a_sharded', '06_interpret', '18_scaling', '02_dot_product', '20_cli', '10_fast_path', '09_conclusion']
 
 def ordered(files):
     "`files` with the notebooks of `LONGEST_FIRST` first, in that order, then the rest by name"
