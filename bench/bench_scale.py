@@ -10,7 +10,7 @@ bench/results/scale.json (atomically).
 Then, on the largest file and its split (collab_lib's `random_split`, 20% held out, seed 42), side by side:
 - the one-process path: the run above (`collab_train`, one epoch, `fit_fast`);
 - the sharded path: `collab_shard --nproc 2` (TorchRec, tables split by rows over 2 processes), and the same code on one
-  process (`--nproc 1`), each for `--shard-epochs` epochs, with the time of each epoch's end since the command started;
+  process (`--nproc 1`), with its default settings (chosen by bench/shard_tune.py), recording when each epoch ended;
 - Spark's ALS (`local[2]`), tuned on a carve of the training rows (bench/spark_als.py), then refitted on all of them.
 Each reports seconds per epoch (per iteration for ALS), peak memory per process and valid RMSE; the sharded runs also the
 time to reach Spark's valid RMSE. Tables: nbs/results/18a_sharded_bench.csv (one row per path) and
@@ -19,7 +19,7 @@ Last line: n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y> (the one-process run
 sharded_secs_per_epoch=<s> rank_table_share=<f> rmse=<r> spark_rmse=<q> secs_to_spark_rmse=<t> spark_secs=<u>, where rmse
 is the best valid RMSE of the project's fastest path to Spark's RMSE, secs_to_spark_rmse that path's wall time to reach
 spark_rmse, and spark_secs Spark's wall time to reach it (its final fit, reading included)."""
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, json, os, platform, shutil, subprocess, sys, time
 import numpy as np
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, so that `bench.scale_run` imports from anywhere
@@ -34,7 +34,7 @@ p.add_argument('--data-dir', default='data/synth')
 p.add_argument('--out', default='bench/results/scale.json')
 p.add_argument('--epochs', type=int, default=1)
 p.add_argument('--threads', type=int, default=1, help='torch threads per run (OMP_NUM_THREADS of the child)')
-p.add_argument('--shard-epochs', type=int, default=6, help='epochs of each sharded run')
+p.add_argument('--shard-epochs', type=int, default=None, help="epochs of each sharded run (default: collab_shard's, SHARD_EPOCHS)")
 p.add_argument('--results', default='nbs/results', help="where the side-by-side tables go (the notebook's)")
 args = p.parse_args()
 
@@ -81,14 +81,16 @@ print(f"targets (peak RSS < 6 GB, < 180 s per epoch): {'met' if ok else 'MISSED'
 # side by side on the largest file: Spark first (its RMSE is the mark), then the sharded path on 2 and on 1 process
 csv = data_dir/f'ratings_{big["n_ratings"]}.csv'
 print(f'\nSpark ALS (local[2]) on {csv}, tuned on a carve of the training rows:', flush=True)
-spark = spark_als(csv, seed=42, log=lambda m: print('  ' + m, flush=True))
-mark = spark['valid_rmse']
+spark_dir = data_dir/'spark'   # its parquet parts and scratch files, removed afterwards
+try: spark = spark_als(csv, spark_dir, seed=42, log=lambda m: print('  ' + m, flush=True))
+finally: shutil.rmtree(spark_dir, ignore_errors=True)
+mark = spark['spark_rmse']
 paths = [dict(path='one process: collab_train (fit_fast)', processes=1, epochs=args.epochs, secs_per_epoch=big['secs_per_epoch'],
               peak_rss_gb=big['peak_rss_gb'], train_peak_rss_gb=float('nan'), valid_rmse=big['valid_mse'] ** 0.5,
               best_rmse=big['valid_mse'] ** 0.5, secs_to_spark_rmse=float('nan'), rank_table_share=1.0, total_secs=big['secs'])]
 curves, sharded = [], {}
 for nproc in (2, 1):
-    print(f'\ncollab_shard --nproc {nproc} on {csv}, {args.shard_epochs} epochs:', flush=True)
+    print(f'\ncollab_shard --nproc {nproc} on {csv}' + (f', {args.shard_epochs} epochs' if args.shard_epochs else '') + ':', flush=True)
     r = sharded[nproc] = shard_fresh(csv, data_dir/f'sharded_{nproc}_{big["n_ratings"]}.pth', nproc, args.shard_epochs, env)
     print('\n'.join('  ' + l for l in r['out'].strip().splitlines() if not l.startswith('['))[-2000:], flush=True)
     hit = next((e for e in r['epochs'] if e['valid_mse'] ** 0.5 <= mark), None)
@@ -104,10 +106,10 @@ for nproc in (2, 1):
         print(f'  collab_recommend {r["model"]} --user {user} --n 5 (exit {rec["rc"]}, {rec["secs"]:.1f} s):')
         print('\n'.join('    ' + l for l in rec['out'].strip().splitlines()[:7]), flush=True)
         if rec['rc']: sys.exit('collab_recommend failed on the sharded model')
-paths.append(dict(path=f"Spark ALS, local[2] (rank {spark['rank']}, regParam {spark['reg']}, {spark['max_iter']} iterations)", processes=1,
-                  epochs=spark['max_iter'], secs_per_epoch=spark['secs_per_iter'], peak_rss_gb=spark['peak_rss_gb'], train_peak_rss_gb=float('nan'),
+paths.append(dict(path=f"Spark ALS, local[2] (rank {spark['rank']}, regParam {spark['regParam']}, {spark['maxIter']} iterations)", processes=1,
+                  epochs=spark['maxIter'], secs_per_epoch=spark['secs_per_iter'], peak_rss_gb=spark['peak_rss_gb'], train_peak_rss_gb=float('nan'),
                   valid_rmse=mark, best_rmse=mark, secs_to_spark_rmse=spark['secs_to_rmse'], rank_table_share=1.0, total_secs=spark['spark_secs']))
-curves.append(dict(path=paths[-1]['path'], epoch=spark['max_iter'], secs=spark['secs_to_rmse'], valid_rmse=mark))
+curves.append(dict(path=paths[-1]['path'], epoch=spark['maxIter'], secs=spark['secs_to_rmse'], valid_rmse=mark))
 table = pd.DataFrame(paths)
 
 def growth_row(n, r):
@@ -124,7 +126,7 @@ for n in sorted(r['n_ratings'] for r in rows if r['n_ratings'] != big['n_ratings
     growth.append(growth_row(n, g)); print('  ' + str({k: round(v, 3) if isinstance(v, float) else v for k, v in growth[-1].items()}), flush=True)
 growth.append(growth_row(big['n_ratings'], sharded[2]))
 results = Path(args.results); results.mkdir(parents=True, exist_ok=True)
-meta = dict(date=time.strftime('%Y-%m-%d'), n_ratings=big['n_ratings'], load_avg=os.getloadavg()[0], spark_grid=json.dumps(spark['grid']))
+meta = dict(date=time.strftime('%Y-%m-%d'), n_ratings=big['n_ratings'], load_avg=os.getloadavg()[0], spark_tuning=json.dumps(spark['tuning']))
 with atomic_path(results/'18a_sharded_bench.csv') as tmp: table.assign(**meta).to_csv(tmp, index=False)
 with atomic_path(results/'18a_sharded_curves.csv') as tmp: pd.DataFrame(curves).to_csv(tmp, index=False)
 with atomic_path(results/'18a_sharded_scale.csv') as tmp: pd.DataFrame(growth).to_csv(tmp, index=False)

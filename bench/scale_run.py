@@ -35,15 +35,15 @@ def train_fresh(csv, out, epochs=1, env=None) -> dict:
     return dict(secs=res['secs'], peak_rss_gb=res['peak_rss_gb'], valid_mse=float(last['valid_mse']), out=res['out'])
 
 
-def shard_fresh(csv, out, nproc, epochs, env=None, extra=()) -> dict:
-    """`collab_shard --nproc nproc` on the MovieLens-layout `csv`, saving to `out`: `secs`, `peak_rss_gb` (the largest of any of its
+def shard_fresh(csv, out, nproc, epochs=None, env=None, extra=()) -> dict:
+    """`collab_shard --nproc nproc` (`--epochs epochs`, or its default) on the MovieLens-layout `csv`, saving to `out`: `secs`, `peak_rss_gb` (the largest of any of its
     processes over the whole run, gather and ranking model included), `train_peak_rss_gb` (the largest process peak at the end
     of training), `rank_table_share`, `epochs` (each with `since_start`: seconds from the command's start to the epoch's end)"""
     import json
     stats = Path(out).with_suffix('.json')
     start = time.time()
     res = run_measured([BIN/'collab_shard', csv, '--user', 'userId', '--item', 'movieId', '--rating', 'rating', '--nproc', nproc,
-                        '--epochs', epochs, '--out', out, '--stats', stats, *extra], env)
+                        *(['--epochs', epochs] if epochs else []), '--out', out, '--stats', stats, *extra], env)
     if res['rc']: raise RuntimeError(f'collab_shard failed on {csv} (exit {res["rc"]}):\n{res["out"][-3000:]}')
     info = json.loads(Path(stats).read_text())
     return dict(secs=res['secs'], peak_rss_gb=res['peak_rss_gb'], out=res['out'], model=str(out), rank_table_share=info['rank_table_share'],

@@ -89,6 +89,21 @@ def _unescape(sep):
     return sep.encode().decode('unicode_escape') if '\\' in sep else sep
 
 # %% ../nbs/20_cli.ipynb #917c1e25
+def _training_data(csv, out, user, item, rating, sep, encoding, valid_pct,
+                   counts, # {argument: value} that must be at least 1 (or None)
+                   rates): # {argument: value} that must not be negative (or None)
+    "The ratings of `csv` for a training script, once its arguments are checked: `UsageError` for a bad argument, `DataError` for data that cannot train a model"
+    _check_out(out)
+    for name, v in counts.items(): _need(v is None or v >= 1, f'--{name} must be at least 1, got {v}')
+    _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
+    for name, v in rates.items(): _need(v is None or v >= 0, f'--{name} must not be negative, got {v}')
+    sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
+    from collab_lib.data import DataError, read_ratings, check_trainable
+    if not Path(csv).is_file(): raise DataError(f'{csv}: no such file' if not Path(csv).exists() else f'{csv} is not a file')
+    df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
+    check_trainable(df, rating, valid_pct)   # a file that cannot train a model fails here, before PyTorch and fastai load
+    return df
+
 @call_parse
 def collab_train(csv:str, # ratings file: one row per rating, with a header
                  out:str='model.pth', # where to save the recommender
@@ -104,15 +119,7 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
                 ):
     "Train the book's dot-product model on a ratings file and save it as a `Recommender`"
     with cli_errors(), _quiet_libraries():
-        _check_out(out)
-        for name, v in (('--n_factors', n_factors), ('--epochs', epochs), ('--bs', bs)): _need(v is None or v >= 1, f'{name} must be at least 1, got {v}')
-        _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
-        _need(wd is None or wd >= 0, f'--wd must not be negative, got {wd}')
-        sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
-        from collab_lib.data import DataError, read_ratings, check_trainable
-        if not Path(csv).is_file(): raise DataError(f'{csv}: no such file' if not Path(csv).exists() else f'{csv} is not a file')
-        df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
-        check_trainable(df, rating, valid_pct)   # a file that cannot train a model fails here, before PyTorch and fastai load
+        df = _training_data(csv, out, user, item, rating, sep, encoding, valid_pct, dict(n_factors=n_factors, epochs=epochs, bs=bs), dict(wd=wd))
         from collab_lib.recommend import fit_recommender   # PyTorch and fastai only once the data is known to be good
         rec, learn = fit_recommender(df, user, item, rating, n_factors=n_factors, epochs=epochs, bs=bs, wd=wd, valid_pct=valid_pct, seed=seed, check=False)
         _print_losses(learn)
@@ -158,7 +165,7 @@ def collab_recommend(model:str, # a file saved by `collab_train`
         if similar is None: print(f'ranked by: {rec.ranked_by}; predicted: rating model ({type(rec.model).__name__})', file=sys.stderr)
         print(res.to_string(index=False))
 
-# %% ../nbs/20_cli.ipynb #ea3f5172
+# %% ../nbs/20_cli.ipynb #e9bb14de
 def _rank_failures(report):
     "'rank 1 was killed by SIGKILL; ...' from the failure report `torchrun` prints"
     out = []
@@ -194,43 +201,38 @@ def _run_ranks(nproc, args, out):
         print(f'error: sharded training failed: {_rank_failures(report)}; torchrun stopped the other processes and no model was written', file=sys.stderr)
     sys.exit(1)
 
-# %% ../nbs/20_cli.ipynb #fb6fdef5
+# %% ../nbs/20_cli.ipynb #1ecdf339
 @call_parse
 def collab_shard(csv:str, # ratings file: one row per rating, with a header
                  out:str='model.pth', # where to save the recommender
                  user:str='user', item:str='item', rating:str='rating', # column names
                  sep:str=',', encoding:str='utf-8',
                  nproc:int=1, # processes to start on this machine (not used under a `torchrun` of your own)
-                 n_factors:int=50, epochs:int=3,
+                 n_factors:int=None, epochs:int=None, # default: `SHARD_FACTORS`, `SHARD_EPOCHS`
                  bs:int=65_536, # rows per step, all processes together
-                 lr:float=None, wd:float=None, # of the fused row-wise Adagrad (default: `SHARD_LR`, `SHARD_WD`)
+                 lr:float=None, wd:float=None, # the fused row-wise Adagrad's step, and the L2 penalty (default: `SHARD_LR`, `SHARD_WD`)
                  valid_pct:float=0.2, seed:int=42,
                  no_ranking:store_true=False, # skip the ranking model (top-N lists then go by predicted rating)
                  stats:str=None # also write the run's numbers (each epoch, each process's rows and memory) here, as JSON
                 ):
     "Train the book's dot-product model with its tables sharded by rows over processes (TorchRec), and save a `Recommender`"
     with cli_errors(), _quiet_libraries():
-        _check_out(out)
         if stats: _check_out(stats)
-        for name, v in (('--nproc', nproc), ('--n_factors', n_factors), ('--epochs', epochs), ('--bs', bs)): _need(v >= 1, f'{name} must be at least 1, got {v}')
-        _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
-        for name, v in (('--lr', lr), ('--wd', wd)): _need(v is None or v >= 0, f'{name} must not be negative, got {v}')
-        sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
-        from collab_lib.data import DataError, read_ratings, check_trainable
-        if not Path(csv).is_file(): raise DataError(f'{csv}: no such file' if not Path(csv).exists() else f'{csv} is not a file')
-        df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
-        check_trainable(df, rating, valid_pct)   # bad data fails here, in one process, before any other starts
+        df = _training_data(csv, out, user, item, rating, sep, encoding, valid_pct, dict(nproc=nproc, n_factors=n_factors, epochs=epochs, bs=bs),
+                            dict(lr=lr, wd=wd))   # bad arguments and bad data fail here, in one process, before any other starts
+        from importlib.util import find_spec
+        if not (find_spec('torchrec') and find_spec('fbgemm_gpu')):   # say so now, not once per process
+            from collab_lib.scale import need_torchrec; need_torchrec()
         if nproc > 1 and 'LOCAL_RANK' not in os.environ:   # the file first: torchrun would take a leading option for its own
-            opts = dict(out=out, user=user, item=item, rating=rating, sep=sep, encoding=encoding, n_factors=n_factors, epochs=epochs, bs=bs,
+            opts = dict(out=out, user=user, item=item, rating=rating, sep=_unescape(sep), encoding=encoding, n_factors=n_factors, epochs=epochs, bs=bs,
                         lr=lr, wd=wd, valid_pct=valid_pct, seed=seed, stats=stats)
             args = [os.path.abspath(csv), *[a for k, v in opts.items() if v is not None for a in (f'--{k}', str(v))]] + ['--no_ranking'] * no_ranking
             del df; return _run_ranks(nproc, args, out)
-        from collab_lib.scale import need_torchrec, shard_train, SHARD_LR, SHARD_WD
-        need_torchrec()
+        from collab_lib.scale import shard_train, SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS
         first = int(os.environ.get('RANK', 0)) == 0
         def show(r):
             if first: print(f"epoch {r['epoch']}: train_mse={r['train_mse']:.4f} valid_mse={r['valid_mse']:.4f} secs={r['secs']:.1f}", flush=True)
-        rec, info = shard_train(df, user, item, rating, n_factors=n_factors, epochs=epochs, bs=bs, lr=ifnone(lr, SHARD_LR), wd=ifnone(wd, SHARD_WD),
+        rec, info = shard_train(df, user, item, rating, n_factors=ifnone(n_factors, SHARD_FACTORS), epochs=ifnone(epochs, SHARD_EPOCHS), bs=bs, lr=ifnone(lr, SHARD_LR), wd=ifnone(wd, SHARD_WD),
                                 valid_pct=valid_pct, seed=seed, ranking=not no_ranking, quiet=True, on_epoch=show)
         if rec is None: return
         rec.save(out)
