@@ -142,13 +142,13 @@ def ddp_train(csv:str=None, # ratings.csv to train on; default: synthetic rating
     finally:  # DDP lets go of the group before it is destroyed, so no gloo thread outlives it
         if world > 1: net = learn = None; gc.collect(); dist.destroy_process_group()
 
-# %% ../nbs/18a_sharded.ipynb #66629328
+# %% ../nbs/18a_sharded.ipynb #75d9c4fb
 import contextlib
 from fastai.torch_core import Module
 from .models import to_range
 from .recommend import Recommender, add_ranker, check_fit, fit_bs
 
-# %% ../nbs/18a_sharded.ipynb #586e1c1a
+# %% ../nbs/18a_sharded.ipynb #92790d99
 import logging, re, resource, sys, tempfile, warnings
 from functools import partial
 from fastprogress.fastprogress import progress_bar
@@ -173,7 +173,7 @@ def _quiet_torchrec():
             yield
     finally: log.setLevel(level)
 
-# %% ../nbs/18a_sharded.ipynb #ac138d6d
+# %% ../nbs/18a_sharded.ipynb #9a7c64b5
 SHARD_TABLES = ('user_factors', 'user_bias', 'movie_factors', 'movie_bias')   # `DotProductBias`'s embeddings, by name
 
 def shard_width(n_cols # columns used: the factors, or 1 for a bias
@@ -207,7 +207,7 @@ class ShardedDotProductBias(Module):
 
     def forward(self, x): return self.predict(self.lookup(x))
 
-# %% ../nbs/18a_sharded.ipynb #54ae7e47
+# %% ../nbs/18a_sharded.ipynb #c51297a2
 def init_rows(w, # rows `first_row`, `first_row + 1`, ... of a table, filled in place
               first_row, n_cols, # the first row's index in the table; the columns used (the rest are zeros)
               seed=42,
@@ -223,7 +223,7 @@ def init_rows(w, # rows `first_row`, `first_row + 1`, ... of a table, filled in 
             w[a-lo:b-lo, :n_cols], w[a-lo:b-lo, n_cols:] = vals[a - c*chunk:b - c*chunk], 0
     return w
 
-# %% ../nbs/18a_sharded.ipynb #8020cc52
+# %% ../nbs/18a_sharded.ipynb #2c9ecc0e
 def _table_states(dmp):
     "{table name: ShardedTensor}: the weights of the sharded tables (views, not copies)"
     sd = dmp.state_dict()
@@ -250,7 +250,7 @@ def shard_model(model, # a `ShardedDotProductBias` (on 'meta')
         for s in st.local_shards(): init_rows(s.tensor, s.metadata.shard_offsets[0], 1 if n.endswith('bias') else model.n_factors, seed, t)
     return dmp
 
-# %% ../nbs/18a_sharded.ipynb #1322258b
+# %% ../nbs/18a_sharded.ipynb #be3991e4
 @_quiet_torchrec()
 def local_rows(dmp) -> list:
     "The rows this process holds: per table `table`, `first_row`, `n_rows`, `bytes` (its weights), `opt_bytes` (its optimiser state) and `table_bytes` (the whole table's weights)"
@@ -277,7 +277,7 @@ def gather_model(dmp # from `shard_model`
             w = getattr(model, n).weight; w.copy_(full[n][:, :w.shape[1]])
     return model.eval()
 
-# %% ../nbs/18a_sharded.ipynb #bd4095d1
+# %% ../nbs/18a_sharded.ipynb #d79cbda9
 @contextlib.contextmanager
 def process_group():
     "The gloo group of a `torchrun` launch or, outside one, a group of this process alone; destroyed on leaving (a group the caller made is left as it is)"
@@ -293,7 +293,7 @@ def peak_rss_gb() -> float:
     try: return int(re.search(r'VmHWM:\s+(\d+) kB', Path('/proc/self/status').read_text())[1]) * 1024 / 1e9
     except (OSError, TypeError): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
 
-# %% ../nbs/18a_sharded.ipynb #d5214307
+# %% ../nbs/18a_sharded.ipynb #e3d77917
 def _valid_mse(dmp, x, y, bs=65_536) -> float:
     "MSE of the sharded model on `(x, y)`, each process scoring its share (padded to equal lengths: every process must run the same lookups)"
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -339,7 +339,7 @@ def sharded_fit(dmp, # from `shard_model`
         if on_epoch: on_epoch(row)
     return hist
 
-# %% ../nbs/18a_sharded.ipynb #b9a2c6c3
+# %% ../nbs/18a_sharded.ipynb #4ba647f5
 SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS = 16, 0.1, 0.05, 8   # chosen below, on validation data carved from training
 
 def shard_train(ratings, # the ratings: every process passes the same table
