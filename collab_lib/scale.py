@@ -351,6 +351,7 @@ def shard_train(ratings, # the ratings: every process passes the same table
                 ranking=True, # also train `GradedALS` for the top-N lists, in process 0 (see `add_ranker`)
                 title_name='title', quiet=False, on_epoch=None) -> tuple:
     "`(Recommender, info)`: `ShardedDotProductBias` trained on the processes of the group and gathered in process 0 (the others get `(None, info)`)"
+    if epochs < 1: raise ValueError(f'epochs must be at least 1, got {epochs}')
     with process_group():
         rank, world = dist.get_rank(), dist.get_world_size()
         y_range = check_trainable(ratings, rating, valid_pct)
