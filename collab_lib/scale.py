@@ -149,7 +149,7 @@ from .models import to_range
 from .recommend import Recommender, add_ranker, check_fit, fit_bs
 
 # %% ../nbs/18a_sharded.ipynb #92790d99
-import logging, re, resource, sys, tempfile, warnings
+import logging, re, resource, tempfile, warnings
 from functools import partial
 from fastprogress.fastprogress import progress_bar
 
