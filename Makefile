@@ -19,7 +19,7 @@ setup: ## fresh venv at .venv, the package with [dev] and [scale], and the data
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[dev]"
 	@$(MAKE) --no-print-directory scale
-	$(PY) -c "from collab_lib.data import get_ml100k; get_ml100k()"
+	$(PY) -c "from collab_lib.movielens import get_ml100k; get_ml100k()"
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q chromium; } \
 	  || echo "note: install Debian's chromium for the browser test (make docs-test)"
 

@@ -24,10 +24,12 @@ warnings.filterwarnings('ignore')
 torch.set_num_threads(1)
 from fastai.data.transforms import RandomSplitter
 from fastai.torch_core import set_seed
-from collab_lib.data import load_ratings, ml100k_folds, atomic_path
-from collab_lib.fast import fast_dls, fit_fast, CollabTensorDataLoaders
-from collab_lib.models import DotProductBias
-from collab_lib.metrics import ranking_metrics, interactions, rating_errors, predict_all
+from collab_lib.core import atomic_path
+from collab_lib.movielens import load_ratings, ml100k_folds
+from collab_lib.loaders import fast_dls, CollabTensorDataLoaders
+from collab_lib.learner import fit_fast
+from collab_lib.book import DotProductBias
+from collab_lib.evaluate import ranking_metrics, interactions, rating_errors, predict_all
 from collab_lib.ranking import GradedALS
 from collab_lib.bayes import BayesianMF
 

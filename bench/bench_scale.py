@@ -1,4 +1,4 @@
-"""Scaling benchmark (make bench-scale): synthetic ratings with MovieLens 25M's shape (collab_lib.scale.synth_ratings)
+"""Scaling benchmark (make bench-scale): synthetic ratings with MovieLens 25M's shape (collab_lib.synth.synth_ratings)
 at 1M, 5M and 25,000,095 ratings, each trained for one epoch by the console script `collab_train`, exactly as a user
 runs it, in a fresh process. From 2,000,000 ratings on, collab_train switches by itself to its large-file settings
 (int32 indices, batches of 65,536, lr 0.1, wd 0.01); 1M trains with its small-file settings. Wall time is the whole run
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root
 from bench.scale_run import BIN, run_measured, train_fresh, shard_fresh
 from bench.spark_als import spark_als
 import pandas as pd
-from collab_lib.data import atomic_path
+from collab_lib.core import atomic_path
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument('--sizes', type=int, nargs='+', default=[1_000_000, 5_000_000, 25_000_095], help='numbers of ratings (e.g. --sizes 1000000 5000000 for a quick run)')
@@ -44,7 +44,7 @@ def synth_csv(n, data_dir) -> Path:
     path = data_dir/f'ratings_{n}.csv'
     if not path.exists():
         t = time.perf_counter()
-        subprocess.run([sys.executable, '-c', 'import sys; from collab_lib.scale import synth_ratings, write_ratings_csv; '
+        subprocess.run([sys.executable, '-c', 'import sys; from collab_lib.synth import synth_ratings, write_ratings_csv; '
                         'write_ratings_csv(synth_ratings(int(sys.argv[1])), sys.argv[2])', str(n), str(path)], check=True)
         print(f'wrote {path} ({path.stat().st_size/1e6:.0f} MB) in {time.perf_counter()-t:.0f} s', flush=True)
     return path

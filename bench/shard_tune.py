@@ -1,4 +1,4 @@
-"""Choosing the sharded path's learning rate and weight decay (`collab_lib.scale.SHARD_LR`, `SHARD_WD`), not part of the library.
+"""Choosing the sharded path's learning rate and weight decay (`collab_lib.sharded.SHARD_LR`, `SHARD_WD`), not part of the library.
 
 Protocol: the synthetic 5M-rating file (MovieLens-25M-shaped, written by `make bench-scale` under data/synth/), split like
 every run of the project (`random_split`, 20% held out, seed 42); only the training 80% is used here. It is split again,
@@ -9,9 +9,10 @@ import argparse, itertools, sys, time, warnings
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pandas as pd, torch
-from collab_lib.data import atomic_path, read_ratings
-from collab_lib.fast import random_split
-from collab_lib.scale import shard_train
+from collab_lib.core import atomic_path
+from collab_lib.ratings import read_ratings
+from collab_lib.ratings import random_split
+from collab_lib.sharded import shard_train
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument('--csv', default='data/synth/ratings_5000000.csv')

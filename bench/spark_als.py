@@ -1,6 +1,6 @@
 """The scaling benchmark's Spark ALS baseline, not part of the library: how long Spark MLlib's ALS (pyspark, local[2])
 takes on the same ratings and the same held-out rows as collab_lib, and what RMSE it reaches. The rows are split exactly
-like the project (`collab_lib.fast.random_split(n, valid_pct, seed)`); the valid part is only scored once, at the end.
+like the project (`collab_lib.ratings.random_split(n, valid_pct, seed)`); the valid part is only scored once, at the end.
 ALS's settings are tuned on a seeded `carve_pct` of the training rows (the tune part), fitting on the rest (train-fit),
 then the best setting is refitted on all training rows and scored on the valid part.
 Users or items of the tune or valid part that the fitting rows lack are not dropped (coldStartStrategy 'drop' would
@@ -58,8 +58,8 @@ def _write_parquet(df, path):
 
 def _prepare(csv, out_dir, seed, valid_pct, carve_pct) -> dict:
     "Read and split `csv` like the project, write the parts as parquet: their paths, sizes and fitting means"
-    from collab_lib.data import read_ratings
-    from collab_lib.fast import random_split
+    from collab_lib.ratings import read_ratings
+    from collab_lib.ratings import random_split
     df = read_ratings(csv)
     tr, va = random_split(len(df), valid_pct, seed)             # valid: the held-out rows every path reports on
     fit_pos, tune_pos = random_split(len(tr), carve_pct, seed)  # the tune part: a seeded carve of the training rows only
@@ -220,7 +220,7 @@ if __name__ == '__main__':
     finally:
         if not args.out_dir: shutil.rmtree(out_dir, ignore_errors=True)
     if args.out:
-        from collab_lib.data import atomic_path
+        from collab_lib.core import atomic_path
         out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out) as tmp: tmp.write_text(json.dumps(res, indent=1))
     print(f"spark_rmse={res['spark_rmse']:.4f} secs_to_spark_rmse={res['secs_to_rmse']:.1f} spark_secs={res['spark_secs']:.1f} "

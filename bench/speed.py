@@ -9,8 +9,10 @@ import torch._dynamo  # `torch.optim` imports it when the first optimiser is bui
 from fastcore.basics import ifnone
 from fastai.torch_core import set_seed
 from fastai.collab import CollabDataLoaders, collab_learner, EmbeddingDotBias
-from collab_lib.data import load_ratings
-from collab_lib.fast import random_split, fast_dls, fit_fast, scale_hparams
+from collab_lib.movielens import load_ratings
+from collab_lib.ratings import random_split
+from collab_lib.loaders import fast_dls
+from collab_lib.learner import fit_fast, scale_hparams
 
 __all__ = ['PeakRSS', 'bench_stock', 'bench_fast', 'bench_torch', 'bench_surprise', 'BENCH_METHODS',
            'run_bench', 'bench_table']

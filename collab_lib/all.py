@@ -6,14 +6,22 @@
 __all__ = []
 
 # %% ../nbs/index.ipynb #02157635
-from . import data, fast, models, interpret, recommend, metrics, scale, ranking, bayes
-from .data import *
-from .fast import *
-from .models import *
-from .interpret import *
-from .recommend import *
-from .metrics import *
-from .scale import *
-from .ranking import *
-from .bayes import *
-__all__ = [n for m in (data, fast, models, interpret, recommend, metrics, scale, ranking, bayes) for n in m.__all__]
+from .core import DataError
+from .movielens import get_ml100k, load_ratings, load_movies, get_movielens, read_movielens
+from .ratings import DataWarning, read_ratings, load_ratings_df, check_ratings, crosstab
+from .loaders import CollabTensorDataLoaders
+from .learner import FastLearner, fit_fast
+from .models import DotBias, EmbeddingMLP, serving_model, embedding_weights
+from .book import DotProduct, DotProductBias, create_params, DotProductBiasParams, CollabNN
+from .interpret import top_biases, plot_item_pca, nearest_items
+from .recommend import Recommender, fold_in, ItemFromMetadata
+from .train import fit_recommender
+from .evaluate import rating_errors, ranking_metrics
+from .ranking import GradedALS
+from .bayes import BayesianMF
+__all__ = ['DataError', 'get_ml100k', 'load_ratings', 'load_movies', 'get_movielens', 'read_movielens',
+           'DataWarning', 'read_ratings', 'load_ratings_df', 'check_ratings', 'crosstab', 'CollabTensorDataLoaders',
+           'FastLearner', 'fit_fast', 'DotBias', 'EmbeddingMLP', 'serving_model', 'embedding_weights',
+           'DotProduct', 'DotProductBias', 'create_params', 'DotProductBiasParams', 'CollabNN',
+           'top_biases', 'plot_item_pca', 'nearest_items', 'Recommender', 'fold_in', 'ItemFromMetadata',
+           'fit_recommender', 'rating_errors', 'ranking_metrics', 'GradedALS', 'BayesianMF']

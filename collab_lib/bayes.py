@@ -9,8 +9,9 @@ __all__ = ['sample_wishart', 'sample_normal_wishart', 'sample_rows', 'implicit_f
 import numpy as np, torch
 from fastcore.basics import store_attr, ifnone, patch_to
 from fastprogress.fastprogress import progress_bar
-from .data import group_rows, check_pairs
-from .ranking import row_grams, row_sums, seeded_generator
+from .ratings import group_rows, check_pairs
+from .core import seeded_generator
+from .ranking import row_grams, row_sums
 
 # %% ../nbs/19a_bayesian.ipynb #cc1bb8d6
 def sample_wishart(df, # degrees of freedom, more than the dimension minus one

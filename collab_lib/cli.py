@@ -25,7 +25,7 @@ def _quiet_libraries():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         yield
-    from collab_lib.data import DataWarning
+    from collab_lib.ratings import DataWarning
     for w in caught:
         if issubclass(w.category, DataWarning): print(f'warning: {w.message}', file=sys.stderr)
 
@@ -65,8 +65,9 @@ def collab_book(epochs:int=5, # number of epochs of `fit_one_cycle`
     with cli_errors(), _quiet_libraries():
         _need(epochs >= 1, f'--epochs must be at least 1, got {epochs}'); _need(bs >= 1, f'--bs must be at least 1, got {bs}')
         from fastai.torch_core import set_seed
-        from collab_lib.fast import book_dls, fit_fast
-        from collab_lib.models import DotProductBias
+        from collab_lib.loaders import book_dls
+        from collab_lib.learner import fit_fast
+        from collab_lib.book import DotProductBias
         dls = book_dls(bs=bs, seed=seed)
         set_seed(seed)
         model = DotProductBias(len(dls.classes['user']), len(dls.classes['title']), 50)
@@ -98,7 +99,8 @@ def _training_data(csv, out, user, item, rating, sep, encoding, valid_pct,
     _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
     for name, v in rates.items(): _need(v is None or v >= 0, f'--{name} must not be negative, got {v}')
     sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
-    from collab_lib.data import DataError, read_ratings, check_trainable
+    from collab_lib.core import DataError
+    from collab_lib.ratings import read_ratings, check_trainable
     if not Path(csv).is_file(): raise DataError(f'{csv}: no such file' if not Path(csv).exists() else f'{csv} is not a file')
     df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
     check_trainable(df, rating, valid_pct)   # a file that cannot train a model fails here, before PyTorch and fastai load
@@ -120,7 +122,7 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
     "Train the book's dot-product model on a ratings file and save it as a `Recommender`"
     with cli_errors(), _quiet_libraries():
         df = _training_data(csv, out, user, item, rating, sep, encoding, valid_pct, dict(n_factors=n_factors, epochs=epochs, bs=bs), dict(wd=wd))
-        from collab_lib.recommend import fit_recommender   # PyTorch and fastai only once the data is known to be good
+        from collab_lib.train import fit_recommender   # PyTorch and fastai only once the data is known to be good
         rec, learn = fit_recommender(df, user, item, rating, n_factors=n_factors, epochs=epochs, bs=bs, wd=wd, valid_pct=valid_pct, seed=seed, check=False)
         _print_losses(learn)
         rec.save(out)
@@ -151,7 +153,7 @@ def collab_recommend(model:str, # a file saved by `collab_train`
         _need(sum(o is not None for o in (user, rated, similar)) == 1, 'give exactly one of --user, --rated or --similar')
         _need(n >= 1, f'--n must be at least 1, got {n}')
         pairs = _parse_rated(rated) if rated is not None else None
-        from collab_lib.data import read_saved
+        from collab_lib.recommend import read_saved
         saved = read_saved(model)   # a missing, empty, truncated or foreign file fails here, before fastai loads
         from collab_lib.recommend import Recommender
         rec = Recommender.load(model, saved=saved)
@@ -222,13 +224,14 @@ def collab_shard(csv:str, # ratings file: one row per rating, with a header
                             dict(lr=lr, wd=wd))   # bad arguments and bad data fail here, in one process, before any other starts
         from importlib.util import find_spec
         if not (find_spec('torchrec') and find_spec('fbgemm_gpu')):   # say so now, not once per process
-            from collab_lib.scale import need_torchrec; need_torchrec()
+            from collab_lib.sharded import need_torchrec; need_torchrec()
         if nproc > 1 and 'LOCAL_RANK' not in os.environ:   # the file first: torchrun would take a leading option for its own
             opts = dict(out=out, user=user, item=item, rating=rating, sep=_unescape(sep), encoding=encoding, n_factors=n_factors, epochs=epochs, bs=bs,
                         lr=lr, wd=wd, valid_pct=valid_pct, seed=seed, stats=stats)
             args = [os.path.abspath(csv), *[a for k, v in opts.items() if v is not None for a in (f'--{k}', str(v))]] + ['--no_ranking'] * no_ranking
             del df; return _run_ranks(nproc, args, out)
-        from collab_lib.scale import shard_train, SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS
+        from collab_lib.sharded import shard_train
+        from collab_lib.sharded import SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS
         first = int(os.environ.get('RANK', 0)) == 0
         def show(r):
             if first: print(f"epoch {r['epoch']}: train_mse={r['train_mse']:.4f} valid_mse={r['valid_mse']:.4f} secs={r['secs']:.1f}", flush=True)
@@ -236,7 +239,7 @@ def collab_shard(csv:str, # ratings file: one row per rating, with a header
                                 valid_pct=valid_pct, seed=seed, ranking=not no_ranking, quiet=True, on_epoch=show)
         if rec is None: return
         rec.save(out)
-        from collab_lib.data import atomic_path
+        from collab_lib.core import atomic_path
         if stats:
             with atomic_path(stats) as p: p.write_text(json.dumps(info))
         print(f"processes={info['world_size']} rank_table_share={info['rank_table_share']:.3f} valid_mse={info['epochs'][-1]['valid_mse']:.4f} saved={out}", flush=True)

@@ -7,7 +7,7 @@
    link to PyTorch's docs (`link_torch_aliases`), `show_doc` output is re-rendered as nbdev's Quarto pages show it:
    signature without comments, docstring, parameter table (`api_docs`), and links to the API docs made local.
 2. The site's sources in docs/ (`_quarto.yml`, `styles.css`, the favicon) are copied beside them, with
-   `nbdev.yml` written from settings.ini and `sidebar.yml` listing the notebooks in reading order, in two parts (`sidebar_yml`).
+   `nbdev.yml` written from settings.ini and `sidebar.yml` listing the notebooks in reading order, in three parts (`sidebar_yml`).
 3. smalldocs (pure Python, reads a Quarto project as is) renders `_proc/` into docs/_site/.
 
 Nothing under nbs/ or collab_lib/ is written: `refresh_quarto_yml` (writes nbs/_quarto.yml, nbs/nbdev.yml)
@@ -216,10 +216,11 @@ def write_config(cfg, names: list[str]) -> None:
     (PROC/'sidebar.yml').write_text(sidebar_yml(names))
 
 
-PARTS = (('Part I: the chapter', lambda n: n[:2] < '10'), ('Part II: going further', lambda n: n[:2] >= '10'))
+PARTS = (('Part I: the chapter', lambda n: n[:2] < '10'), ('Part II: going further', lambda n: '10' <= n[:2] < '50'),
+         ('The library', lambda n: n[:2] >= '50'))
 
 def sidebar_yml(names: list[str]) -> str:
-    "The sidebar: the index, then the notebooks numbered 00-09 (Part I, the book's chapter) and 10 on (Part II) as two sections"
+    "The sidebar: the index, then the notebooks numbered 00-09 (Part I, the book's chapter), 10-49 (Part II) and 50 on (the library's reference notebooks) as three sections"
     lines = ['website:', '  sidebar:', '    contents:'] + [f'      - {n}' for n in names if not n[:2].isdigit()]
     for title, keep in PARTS:
         lines += [f'      - section: "{title}"', '        contents:'] + [f'          - {n}' for n in names if n[:2].isdigit() and keep(n)]
