@@ -11,7 +11,7 @@ TORCH ?= torch==2.14.1 torchvision==0.29.1
 # without dependencies. This is the one place that knows.
 TORCHREC ?= torchrec==1.9.2
 
-.PHONY: setup scale run test site check nbs-test results export clean readme docs docs-test bench bench-scale bench-accuracy
+.PHONY: setup scale run test unit site check nbs-test results export clean readme docs docs-test bench bench-scale bench-accuracy
 
 setup: ## fresh venv at .venv, the package with [dev] and [scale], and the data
 	python3 -m venv $(VENV)
@@ -50,11 +50,15 @@ results: ## re-run, in place, every notebook with `#| slow` cells (the multi-see
 	for nb in $$(grep -l '"#| slow' nbs/*.ipynb); do echo "$$nb"; OMP_NUM_THREADS=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=7200 "$$nb" || exit 1; done
 	$(BIN)/nbdev_clean
 
-test: check ## everything: repo checks, then every notebook and, alongside, the docs site in a browser
+unit: ## the library's contract tests on tiny synthetic data (tests/test_contract.py, one torch thread, about a minute): every model and backend, save/load, the console scripts' bad input; no built site needed
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -m "not site" -q -p no:cacheprovider
+
+test: check ## everything: repo checks, the contract tests, then every notebook and, alongside, the docs site in a browser
+	@$(MAKE) --no-print-directory unit
 	@# the site is built from the notebooks' saved outputs, not from the test run, so the two run side by side:
 	@# the docs fill the cores while the notebook workers wait on their last notebooks
 	@$(MAKE) --no-print-directory -j2 nbs-test site
-	@echo "tests: $$(ls nbs/[!_]*.ipynb | wc -l) notebooks and the site's browser suite (its site: line above) passed, 0 failed"
+	@echo "tests: the contract tests, $$(ls nbs/[!_]*.ipynb | wc -l) notebooks and the site's browser suite (its site: line above) passed, 0 failed"
 
 site: docs ## the docs site built, then checked in the browser (make docs, then make docs-test)
 	@$(MAKE) --no-print-directory docs-test
@@ -65,14 +69,14 @@ clean:
 docs: ## the course website, offline, from the notebooks' saved outputs -> docs/_site/ (nbdev processing + smalldocs; no Quarto)
 	$(PY) tools/build_docs.py
 
-docs-test: ## check docs/_site/ in Chromium (/usr/bin/chromium) with pytest-playwright and axe-core: layout at 1280 and 390 px, tables, figures, links, search, API docs, accessibility; screenshots in test_artifacts/
-	$(PY) -m pytest tests -q
+docs-test: ## tests/site/: check docs/_site/ in Chromium (/usr/bin/chromium) with pytest-playwright and axe-core: layout at 1280 and 390 px, tables, figures, links, search, API docs, accessibility; screenshots in test_artifacts/
+	$(PY) -m pytest tests/site -q
 
 bench: ## speed benchmark: stock fastai vs the fast path vs plain PyTorch vs Surprise; last line speedup_vs_stock=...
 	$(PY) -c "import surprise" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/bench_speed.py
 
-bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 25M) to a model trained one epoch, each in a fresh process; then at 25M, side by side, the one-process path, the sharded path on 2 processes and Spark's ALS (local[2], tuned on a carve); last line n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y> sharded_secs_per_epoch=<s> rank_table_share=<f> rmse=<r> spark_rmse=<q> secs_to_spark_rmse=<t> spark_secs=<u>
+bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 25M) to a model trained one epoch, each in a fresh process; then at 25M, side by side, the one-process path, the sharded path on 2 processes and Spark's ALS (local[2], tuned on a carve); each model also evaluated in a fresh process (evaluate_recommender on its held-out split, 512 users a block); last line n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y> sharded_secs_per_epoch=<s> rank_table_share=<f> rmse=<r> spark_rmse=<q> secs_to_spark_rmse=<t> spark_secs=<u> ndcg10=<v> ndcg10_rating=<w> eval_peak_rss_gb=<z> eval_secs=<e>
 	$(PY) -c "import pyspark" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
 	$(PY) -c "import torchrec" 2>/dev/null || $(MAKE) --no-print-directory scale
 	$(PY) bench/bench_scale.py

@@ -7,6 +7,14 @@ runs it, in a fresh process. From 2,000,000 ratings on, collab_train switches by
 like any other. The CSVs are written once under data/synth/ (git-ignored; 25M is ~690 MB), untimed. Results go to
 bench/results/scale.json (atomically).
 
+Each model is then evaluated in a fresh process (bench/scale_run.py `evaluate_fresh`): it loads the saved model and the
+ratings collab_train held out (the same file read the same way, `random_split(n, 0.2, seed 42)` as fit_recommender's data
+loaders split), and runs `collab_lib.evaluate.evaluate_recommender`: RMSE of the model's predictions, and precision,
+recall and NDCG@10 of the served top-10 lists, a block of 512 users at a time (the training movies taken out through the
+model's sparse rated lists, never a users x items matrix), with its peak RSS (`collab_lib.core.peak_rss_gb`). The served
+lists are ranked by the ranking model, which collab_train fits on every rating, held-out ones included: their NDCG is
+optimistic; ndcg10_rating ranks by the rating model, which saw the training split only.
+
 Then, on the largest file and its split (collab_lib's `random_split`, 20% held out, seed 42), side by side:
 - the one-process path: the run above (`collab_train`, one epoch, `fit_fast`);
 - the sharded path: `collab_shard --nproc 2` (TorchRec, tables split by rows over 2 processes), and the same code on one
@@ -16,14 +24,16 @@ Each reports seconds per epoch (per iteration for ALS), peak memory per process 
 time to reach Spark's valid RMSE. Tables: nbs/results/18a_sharded_bench.csv (one row per path) and
 nbs/results/18a_sharded_curves.csv (valid RMSE after each epoch against wall time), read by nbs/18a_sharded.ipynb.
 Last line: n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y> (the one-process run at the largest size, as before)
-sharded_secs_per_epoch=<s> rank_table_share=<f> rmse=<r> spark_rmse=<q> secs_to_spark_rmse=<t> spark_secs=<u>, where rmse
+sharded_secs_per_epoch=<s> rank_table_share=<f> rmse=<r> spark_rmse=<q> secs_to_spark_rmse=<t> spark_secs=<u>
+ndcg10=<v> ndcg10_rating=<w> eval_peak_rss_gb=<z> eval_secs=<e> (the evaluation of the largest one-process model), where rmse
 is the best valid RMSE of the project's fastest path to Spark's RMSE, secs_to_spark_rmse that path's wall time to reach
-spark_rmse, and spark_secs Spark's wall time to reach it (its final fit, reading included)."""
+spark_rmse, and spark_secs Spark's wall time to reach it (its final fit, reading included). With --quick the run stops
+before the side-by-side part (no Spark, no TorchRec) and the last line has the one-process and evaluation keys only."""
 import argparse, json, os, platform, shutil, subprocess, sys, time
 import numpy as np
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, so that `bench.scale_run` imports from anywhere
-from bench.scale_run import BIN, run_measured, train_fresh, shard_fresh
+from bench.scale_run import BIN, run_measured, train_fresh, shard_fresh, evaluate_fresh
 from bench.spark_als import spark_als
 import pandas as pd
 from collab_lib.core import atomic_path
@@ -36,6 +46,8 @@ p.add_argument('--epochs', type=int, default=1)
 p.add_argument('--threads', type=int, default=1, help='torch threads per run (OMP_NUM_THREADS of the child)')
 p.add_argument('--shard-epochs', type=int, default=None, help="epochs of each sharded run (default: collab_shard's, SHARD_EPOCHS)")
 p.add_argument('--results', default='nbs/results', help="where the side-by-side tables go (the notebook's)")
+p.add_argument('--eval-bs', type=int, default=512, help='users per block of the evaluation (its memory: about eval_bs x n_items x 10 bytes)')
+p.add_argument('--quick', action='store_true', help='stop after training, evaluating and serving at each size: no Spark, no sharded runs')
 args = p.parse_args()
 
 
@@ -56,6 +68,9 @@ for n in args.sizes:
     r = train_fresh(csv, model, args.epochs, env)
     row = dict(n_ratings=n, csv_mb=csv.stat().st_size/1e6, secs=r['secs'], secs_per_epoch=r['secs']/args.epochs,
                peak_rss_gb=r['peak_rss_gb'], valid_mse=r['valid_mse'], model=str(model), threads=args.threads)
+    e = evaluate_fresh(csv, model, env, bs=args.eval_bs)
+    row.update(ndcg10=e['ndcg10'], ndcg10_rating=e.get('ndcg10_rating', float('nan')), precision10=e['precision10'], recall10=e['recall10'],
+               eval_rmse=e['rmse'], eval_users=e['n_users'], eval_secs=e['outer_secs'], eval_peak_rss_gb=max(e['peak_rss_gb'], e['outer_peak_rss_gb']))
     rows.append(row)
     print(' '.join(f'{k}={v:.3f}' if isinstance(v, float) else f'{k}={v}' for k, v in row.items()), flush=True)
 
@@ -75,8 +90,13 @@ meta = dict(date=time.strftime('%Y-%m-%d'), machine=f'{platform.machine()}, {os.
 out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
 with atomic_path(out) as tmp: tmp.write_text(json.dumps(meta, indent=1))
 big = max(rows, key=lambda r: r['n_ratings'])
-ok = big['peak_rss_gb'] < 6 and big['secs_per_epoch'] < 180
-print(f"targets (peak RSS < 6 GB, < 180 s per epoch): {'met' if ok else 'MISSED'}", flush=True)
+ok = big['peak_rss_gb'] < 6 and big['eval_peak_rss_gb'] < 6 and big['secs_per_epoch'] < 180
+print(f"targets (peak RSS < 6 GB training and evaluating, < 180 s per epoch): {'met' if ok else 'MISSED'}", flush=True)
+evaluated = (f"ndcg10={big['ndcg10']:.4f} ndcg10_rating={big['ndcg10_rating']:.4f} eval_peak_rss_gb={big['eval_peak_rss_gb']:.2f} "
+             f"eval_secs={big['eval_secs']:.1f}")
+if args.quick:
+    print(f"n_ratings={big['n_ratings']} peak_rss_gb={big['peak_rss_gb']:.2f} secs_per_epoch={big['secs_per_epoch']:.1f} {evaluated}")
+    sys.exit()
 
 # side by side on the largest file: Spark first (its RMSE is the mark), then the sharded path on 2 and on 1 process
 csv = data_dir/f'ratings_{big["n_ratings"]}.csv'
@@ -142,4 +162,4 @@ print(f"targets (the project's best path reaches Spark's valid RMSE {mark:.4f} s
       f"{'met' if faster and two.rank_table_share <= 0.55 else 'MISSED'}")
 print(f"n_ratings={big['n_ratings']} peak_rss_gb={big['peak_rss_gb']:.2f} secs_per_epoch={big['secs_per_epoch']:.1f} "
       f"sharded_secs_per_epoch={two.secs_per_epoch:.1f} rank_table_share={two.rank_table_share:.3f} rmse={best.best_rmse:.4f} "
-      f"spark_rmse={mark:.4f} secs_to_spark_rmse={best.secs_to_spark_rmse:.1f} spark_secs={spark['secs_to_rmse']:.1f}")
+      f"spark_rmse={mark:.4f} secs_to_spark_rmse={best.secs_to_spark_rmse:.1f} spark_secs={spark['secs_to_rmse']:.1f} {evaluated}")

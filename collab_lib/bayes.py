@@ -16,7 +16,9 @@ from .ranking import row_grams, row_sums
 # %% ../nbs/19a_bayesian.ipynb #cc1bb8d6
 def sample_wishart(df, # degrees of freedom, more than the dimension minus one
                    scale, # `(d, d)` symmetric positive definite scale matrix
-                   gen, rng): # a `torch.Generator` and a `numpy.random.Generator`
+                   gen, # a `torch.Generator`, for the normal draws
+                   rng # a `numpy.random.Generator`, for the chi-square draws
+                  ) -> torch.Tensor: # `(d, d)` symmetric positive definite draw
     "One draw of a Wishart matrix, by Bartlett's decomposition: its mean is `df * scale`"
     d = scale.shape[0]
     A = torch.diag(torch.as_tensor(rng.chisquare(df - np.arange(d)), dtype=scale.dtype).sqrt())
@@ -27,7 +29,10 @@ def sample_wishart(df, # degrees of freedom, more than the dimension minus one
 
 # %% ../nbs/19a_bayesian.ipynb #96926e1e
 def sample_normal_wishart(X, # `(n, d)` vectors
-                          gen, rng, beta0=2.):
+                          gen, # a `torch.Generator`
+                          rng, # a `numpy.random.Generator`
+                          beta0=2. # prior strength of the mean, in pseudo-observations (prior mean 0)
+                         ) -> tuple: # `(mu, Lam)`: `(d,)` mean and `(d, d)` precision
     "A draw of the mean `mu` and precision `Lam` of a Gaussian prior, from their posterior given the rows of `X`"
     n, d = X.shape
     xbar = X.mean(0); C = (X - xbar).T @ (X - xbar)
@@ -38,12 +43,15 @@ def sample_normal_wishart(X, # `(n, d)` vectors
     return n * xbar / (beta0 + n) + torch.linalg.solve_triangular(L.T, z, upper=True).flatten(), Lam
 
 # %% ../nbs/19a_bayesian.ipynb #ee7b1d3f
-def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds `cols[starts[r]:starts[r+1]]` and their `vals`
+def sample_rows(starts, # where each row's entries start: row `r` holds `cols[starts[r]:starts[r+1]]`
+                cols, # column of each entry, grouped by row
+                vals, # value of each entry
                 F, # `(n_cols, d)` features of the columns
                 prior_mean, # `(n_rows, d)`
                 Lam, # `(d, d)` prior precision
                 alpha, # precision of the noise
-                gen) -> torch.Tensor:
+                gen # a `torch.Generator`
+               ) -> torch.Tensor: # `(n_rows, d)`, one vector per row
     "A draw of every row's vector `w_r`, given `vals ~ N(w_r . F[cols], 1/alpha)` and the prior `N(prior_mean[r], Lam^-1)`"
     n, d = len(starts) - 1, F.shape[1]
     cols = torch.as_tensor(cols)
@@ -55,8 +63,11 @@ def sample_rows(starts, cols, vals, # the entries grouped by row: row `r` holds 
     return mean + torch.linalg.solve_triangular(L.transpose(1, 2), z, upper=True)[:, :, 0]
 
 # %% ../nbs/19a_bayesian.ipynb #aebff7de
-def implicit_features(rows, cols, # the (row, column) pairs rated
-                      n_rows, n_cols) -> torch.Tensor:
+def implicit_features(rows, # row of each rated (row, column) pair
+                      cols, # column of each pair
+                      n_rows, # number of rows
+                      n_cols # number of columns
+                     ) -> torch.Tensor: # `(n_rows, n_cols)` float64
     "Dense `(n_rows, n_cols)`: 1/sqrt(number of entries of the row) where the row rated the column, else 0"
     rows, cols = torch.as_tensor(rows, dtype=torch.long), torch.as_tensor(cols, dtype=torch.long)
     n = torch.bincount(rows, minlength=n_rows).double()
@@ -69,12 +80,17 @@ class ImplicitLink:
     "The prior mean `A @ B` of one side's vectors, from the side information `A` (fixed) and the link `B` (sampled)"
     def __init__(self, A, # `(n_rows, k)` side information, e.g. `implicit_features`
                  d, # size of the vectors
-                 lam=10.): # initial precision of `B`'s prior
+                 lam=10. # initial precision of `B`'s prior
+                ) -> None: # nothing: `B` starts at zero
         store_attr('A,lam'); self.ev, self.E = torch.linalg.eigh(A.T @ A)
         self.B = torch.zeros(A.shape[1], d, dtype=A.dtype)
-    def offset(self): return self.A @ self.B
+    def offset(self) -> torch.Tensor: # `(n_rows, d)`, the prior mean's part from the side information
+        return self.A @ self.B
     def sample(self, Y, # `(n_rows, d)` the vectors, minus the prior's mean `mu`
-               Lam, gen, rng):
+               Lam, # `(d, d)` the vectors' prior precision
+               gen, # a `torch.Generator`
+               rng # a `numpy.random.Generator`
+              ) -> torch.Tensor: # `B`, `(k, d)`
         "Draw `B` given the vectors and their prior precision `Lam`, then `lam`; returns `B`"
         g, Fm = torch.linalg.eigh(Lam)
         prec = self.ev.clamp(min=0)[:, None] * g[None] + self.lam
@@ -90,7 +106,8 @@ class BayesianMF:
                  n_samples=160, # draws kept and averaged
                  burn_in=40, # draws thrown away first
                  implicit=True, # use `implicit_features` of both sides as side information (`ImplicitLink`)
-                 seed=None): # seed of the sampler's own generators (`None`: fresh)
+                 seed=None # seed of the sampler's own generators (`None`: fresh)
+                ) -> None: # nothing: checks and keeps the settings
         if n_factors < 1 or n_samples < 1 or burn_in < 0:
             raise ValueError(f'need n_factors >= 1, n_samples >= 1, burn_in >= 0; got {n_factors}, {n_samples}, {burn_in}')
         store_attr()
@@ -109,9 +126,13 @@ def _side(X, # `(n, d+1)` this side's vectors, replaced by the draw
 
 # %% ../nbs/19a_bayesian.ipynb #387f69ff
 @patch_to(BayesianMF)
-def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and their ratings
-        n_users=None, n_items=None, # default: the largest index plus one
-        quiet=False): # no progress bar
+def fit(self, users, # encoded user of each rating (`0..n_users-1`)
+        items, # encoded item of each rating (`0..n_items-1`)
+        ratings, # the ratings
+        n_users=None, # number of users (default: the largest user index plus one)
+        n_items=None, # number of items (default: the largest item index plus one)
+        quiet=False # no progress bar
+       ) -> BayesianMF: # `self`, with the kept draws `U` and `V`
     "Draw `burn_in + n_samples` sweeps of the sampler and keep the last `n_samples` draws"
     u, i, n_users, n_items = check_pairs(users, items, n_users, n_items, ratings)
     r = np.asarray(ratings, dtype=np.float64)
@@ -140,8 +161,10 @@ def fit(self, users, items, ratings, # encoded users and items (`0..n-1`) and th
 
 # %% ../nbs/19a_bayesian.ipynb #92267f2d
 @patch_to(BayesianMF)
-def predict(self, users, items, # encoded users and items
-            bs=100_000) -> np.ndarray:
+def predict(self, users, # encoded users
+            items, # encoded items, one per user
+            bs=100_000 # pairs per block
+           ) -> np.ndarray: # one predicted rating per pair
     "Posterior mean of the rating of each (user, item) pair, averaged over the kept draws and clipped to the ratings' range"
     if not hasattr(self, 'U'): raise ValueError('BayesianMF.predict: call fit first')
     u, i, _, _ = check_pairs(users, items, self.n_users, self.n_items)

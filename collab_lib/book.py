@@ -8,13 +8,7 @@ __all__ = ['DotProduct', 'DotProductBias', 'create_params', 'DotProductBiasParam
 # %% ../nbs/02_dot_product.ipynb #96d03db8
 from fastai.collab import *
 from fastai.tabular.all import *
-from .core import *
-from .movielens import *
-from .ratings import *
-from .recommend import *
-from .loaders import *
-from .learner import *
-from .course import *
+from .models import to_range
 
 # %% ../nbs/02_dot_product.ipynb #0e5fca18
 class DotProduct(Module):

@@ -5,19 +5,19 @@
 # %% auto #0
 __all__ = ['DataError', 'atomic_path', 'seeded_generator', 'seeded_rng', 'peak_rss_gb']
 
-# %% ../nbs/50_core.ipynb #d3f3ffed
+# %% ../nbs/50_core.ipynb #06aa756d
 import contextlib, os, re, resource, shutil
 from pathlib import Path
-import torch
+import numpy as np, torch
 
-# %% ../nbs/50_core.ipynb #a4ca39c9
+# %% ../nbs/50_core.ipynb #5b5e2e09
 class DataError(ValueError):
     "Raised when a MovieLens copy, or ratings handed to us, are not what they should be"
 
-# %% ../nbs/50_core.ipynb #9d6493c6
+# %% ../nbs/50_core.ipynb #265c1374
 @contextlib.contextmanager
 def atomic_path(path # the file (or folder) to write
-               ):
+               ) -> contextlib.AbstractContextManager[Path]: # `with` it: yields the temporary path to write to
     "Yield a temporary path beside `path`; on success `os.replace` it onto `path`, on error delete it and leave `path` as it was"
     path = Path(path)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
@@ -29,23 +29,24 @@ def atomic_path(path # the file (or folder) to write
         else: tmp.unlink(missing_ok=True)
         raise
 
-# %% ../nbs/50_core.ipynb #4258b104
-def seeded_generator(seed=None) -> torch.Generator:
+# %% ../nbs/50_core.ipynb #3f8bf382
+def seeded_generator(seed=None # seed, through numpy's `SeedSequence`; `None`: fresh entropy
+                    ) -> torch.Generator: # a new CPU generator, seeded
     "A `torch.Generator` of its own, seeded from `seed` (`None`: fresh entropy): the global random state is left alone"
     return torch.Generator().manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
 
-# %% ../nbs/50_core.ipynb #7bd91740
+# %% ../nbs/50_core.ipynb #de9918db
 @contextlib.contextmanager
 def seeded_rng(seed=None # seed of PyTorch's generator inside the block; `None`: leave it alone
-              ):
+              ) -> contextlib.AbstractContextManager[None]: # `with` it: the seeded block (yields nothing)
     "Inside: PyTorch's CPU generator seeded with `seed` (for code that draws from it, such as module initialisation); on leaving, its state as before"
     if seed is None: yield; return
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(seed)
         yield
 
-# %% ../nbs/50_core.ipynb #f768c33a
-def peak_rss_gb() -> float:
+# %% ../nbs/50_core.ipynb #87ef705b
+def peak_rss_gb() -> float: # peak resident memory, in GB (10^9 bytes)
     "This process's peak resident memory since it started its program (`VmHWM`), in GB"
     try: return int(re.search(r'VmHWM:\s+(\d+) kB', Path('/proc/self/status').read_text())[1]) * 1024 / 1e9
     except (OSError, TypeError): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BOOK_RESULTS', 'protocol_run', 'results_row']
 
-# %% ../nbs/61_course.ipynb #ec52a147
+# %% ../nbs/61_course.ipynb #ba34c1c8
 import time
 from fastai.collab import *
 from fastai.tabular.all import *
@@ -13,15 +13,18 @@ from .loaders import CollabTensorDataLoaders
 from .learner import FastLearner, ForeachAdam, PlainMSELossFlat
 from .core import seeded_rng
 
-# %% ../nbs/61_course.ipynb #35e897f4
+# %% ../nbs/61_course.ipynb #cb3cb319
 def protocol_run(ratings, # the ratings, with `item_name` as items
                  make, # `make(dls)`: the model, or a ready `Learner` (e.g. `collab_learner(dls, ...)`)
                  seed=42, # seeds the split, and PyTorch's generator for `make` and the training (`seeded_rng`)
                  wd=None, # weight decay of `fit_one_cycle` (`None`: fastai's default)
-                 epochs=5, lr=5e-3, bs=64, item_name='title',
+                 epochs=5, # epochs of `fit_one_cycle`
+                 lr=5e-3, # maximum learning rate of `fit_one_cycle`
+                 bs=64, # batch size of the default `DataLoaders`
+                 item_name='title', # the item column of `ratings`, for the default `DataLoaders`
                  dls_fn=None, # `dls_fn(ratings, seed)`: other `DataLoaders` (default: `CollabTensorDataLoaders.from_df`)
                  fast=False # train a model with `FastLearner`, `ForeachAdam`, `PlainMSELossFlat` (bit for bit the stock result)
-                ) -> Learner:
+                ) -> Learner: # the trained `Learner`, with `fit_seconds`
     "One run of Part I's protocol, quietly; the `Learner` after `fit_one_cycle`, its wall time in `fit_seconds`"
     dls = dls_fn(ratings, seed) if dls_fn else CollabTensorDataLoaders.from_df(ratings, item_name=item_name, bs=bs, seed=seed)
     with seeded_rng(seed): learn = make(dls)
@@ -33,7 +36,7 @@ def protocol_run(ratings, # the ratings, with `item_name` as items
     learn.fit_seconds = time.perf_counter() - t
     return learn
 
-# %% ../nbs/61_course.ipynb #d8f0b465
+# %% ../nbs/61_course.ipynb #bc8967c7
 BOOK_RESULTS = {  # the book's (valid MSE, train MSE) after fit_one_cycle(5, 5e-3), bs=64, 50 factors
     'DotProduct':                      (0.884, 0.361),
     'DotProduct + sigmoid_range':      (0.878, 0.378),
@@ -45,8 +48,11 @@ BOOK_RESULTS = {  # the book's (valid MSE, train MSE) after fit_one_cycle(5, 5e-
     'collab_learner(use_nn=True), wd=0.1': (0.865, 0.782),
 }
 
-# %% ../nbs/61_course.ipynb #d92c545c
-def results_row(learn, name, seed=None) -> dict:
+# %% ../nbs/61_course.ipynb #c39201c6
+def results_row(learn, # a trained `Learner`
+                name, # the model's name, a key of `BOOK_RESULTS`
+                seed=None # the run's seed, recorded in the row
+               ) -> dict: # model, seed, train and valid MSE, and the book's two MSEs
     "The last epoch's train and valid MSE of `learn`, next to the book's numbers for `name`"
     train, valid = learn.recorder.values[-1][:2]
     book_valid, book_train = BOOK_RESULTS.get(name, (float('nan'),)*2)

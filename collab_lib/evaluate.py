@@ -4,58 +4,60 @@
 
 # %% auto #0
 __all__ = ['reliability_table', 'expected_calibration_error', 'rating_errors', 'interactions', 'top_k', 'precision_at_k',
-           'recall_at_k', 'ndcg_at_k', 'ranking_metrics', 'eval_masks', 'predict_all', 'evaluate_scores', 'item_counts',
-           'item_mean_ratings']
+           'recall_at_k', 'ndcg_at_k', 'block_metrics', 'ranking_metrics', 'eval_masks', 'predict_all',
+           'evaluate_scores', 'rating_block', 'csr_block', 'evaluate_recommender', 'item_counts', 'item_mean_ratings']
 
-# %% ../nbs/59_evaluate.ipynb #584598c9
+# %% ../nbs/59_evaluate.ipynb #3214bb30
 import numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastcore.basics import ifnone
-from .ratings import check_pairs
-from .models import predict_batched
+from .ratings import check_pairs, encode, group_rows
+from .models import predict_batched, DotBias, embedding_weights, to_range
 
-# %% ../nbs/59_evaluate.ipynb #1b0dde82
+def _tensor(x): return x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x))   # lists, arrays and tensors alike
+
+# %% ../nbs/59_evaluate.ipynb #347519bb
 def reliability_table(conf, # predicted probabilities of events
                       hit, # whether each event happened (bool or 0/1)
                       n_bins=10 # equal-width bins on [0, 1]
                      ) -> pd.DataFrame:
     "Mean predicted probability, observed frequency and count of the predictions in each probability bin (empty bins left out)"
-    conf, hit = tensor(conf).float().view(-1), tensor(hit).float().view(-1)
+    conf, hit = _tensor(conf).float().view(-1), _tensor(hit).float().view(-1)
     if len(conf) != len(hit): raise ValueError(f'conf and hit differ in length: {len(conf)} and {len(hit)}')
     b = (conf * n_bins).long().clamp(0, n_bins - 1)
     df = pd.DataFrame({'bin': b.numpy(), 'confidence': conf.numpy(), 'frequency': hit.numpy()})
     return df.groupby('bin').agg(confidence=('confidence', 'mean'), frequency=('frequency', 'mean'), count=('frequency', 'size'))
 
-# %% ../nbs/59_evaluate.ipynb #00414e6a
+# %% ../nbs/59_evaluate.ipynb #3f3bb44d
 def expected_calibration_error(conf, hit, n_bins=10) -> float:
     "Count-weighted mean gap between observed frequency and mean predicted probability over the bins of `reliability_table`"
     t = reliability_table(conf, hit, n_bins)
     return float((t['count'] * (t.frequency - t.confidence).abs()).sum() / t['count'].sum())
 
-# %% ../nbs/59_evaluate.ipynb #1f9d6048
+# %% ../nbs/59_evaluate.ipynb #0559ec05
 def rating_errors(preds, # predicted ratings
                   targs # true ratings, same number
                  ) -> dict:
     "Root mean squared error and mean absolute error of `preds` against `targs`"
-    preds, targs = tensor(preds).float().view(-1), tensor(targs).float().view(-1)
+    preds, targs = _tensor(preds).float().view(-1), _tensor(targs).float().view(-1)
     if len(preds) != len(targs): raise ValueError(f'preds and targs differ in length: {len(preds)} and {len(targs)}')
     d = preds - targs
     return dict(rmse=float(d.pow(2).mean().sqrt()), mae=float(d.abs().mean()))
 
-# %% ../nbs/59_evaluate.ipynb #1e323ac2
+# %% ../nbs/59_evaluate.ipynb #9d5a6067
 def interactions(x, # encoded (user, item) pairs, `(n, 2)`
                  n_users, n_items, # matrix size (including `#na#` at index 0)
                  keep=None # optional bool mask: which pairs to mark
                 ) -> Tensor:
     "Bool matrix `(n_users, n_items)`, `True` where `x` holds the pair (and `keep` is `True`)"
-    x = tensor(x).long().view(-1, 2)
+    x = _tensor(x).long().view(-1, 2)
     check_pairs(x[:, 0], x[:, 1], n_users, n_items)
-    if keep is not None: x = x[tensor(keep).bool().view(-1)]
+    if keep is not None: x = x[_tensor(keep).bool().view(-1)]
     m = torch.zeros(n_users, n_items, dtype=torch.bool)
     m[x[:, 0], x[:, 1]] = True
     return m
 
-# %% ../nbs/59_evaluate.ipynb #9623a829
+# %% ../nbs/59_evaluate.ipynb #03b0f034
 def top_k(scores, # `(n_users, n_items)`: higher is recommended first
           exclude=None, # bool, same shape: items never recommended (e.g. seen in training)
           k=10) -> Tensor:
@@ -63,22 +65,22 @@ def top_k(scores, # `(n_users, n_items)`: higher is recommended first
     if exclude is not None: scores = scores.masked_fill(exclude, -float('inf'))
     return scores.topk(k, dim=1).indices
 
-# %% ../nbs/59_evaluate.ipynb #2e95ecf1
+# %% ../nbs/59_evaluate.ipynb #7ff6dac8
 def _hits(top, relevant, k): return relevant.gather(1, top[:, :k]).float()
 
-# %% ../nbs/59_evaluate.ipynb #1bdc6a06
+# %% ../nbs/59_evaluate.ipynb #c7438913
 def precision_at_k(top, # `(n_users, >=k)` recommended item indices, best first
                    relevant, # bool `(n_users, n_items)`
                    k=10) -> Tensor:
     "Per user: the share of the top `k` items that are relevant"
     return _hits(top, relevant, k).sum(1) / k
 
-# %% ../nbs/59_evaluate.ipynb #5b7fe220
+# %% ../nbs/59_evaluate.ipynb #56505e00
 def recall_at_k(top, relevant, k=10) -> Tensor:
     "Per user: the share of the relevant items that are in the top `k` (`nan` for a user with none)"
     return _hits(top, relevant, k).sum(1) / relevant.sum(1)
 
-# %% ../nbs/59_evaluate.ipynb #9e0ffb8b
+# %% ../nbs/59_evaluate.ipynb #9e8e4f6a
 def ndcg_at_k(top, relevant, k=10) -> Tensor:
     "Per user: discounted gain of the relevant items in the top `k`, divided by its best possible value (`nan` if none)"
     disc = 1 / torch.log2(torch.arange(k) + 2.)
@@ -87,19 +89,33 @@ def ndcg_at_k(top, relevant, k=10) -> Tensor:
     idcg = (disc[None] * (torch.arange(k)[None] < n_ideal[:, None])).sum(1)
     return dcg / idcg
 
-# %% ../nbs/59_evaluate.ipynb #49058e87
+# %% ../nbs/59_evaluate.ipynb #5295e0e6
+def block_metrics(scores, # `(n_users, n_items)` scores of a block of users (higher: recommended first)
+                  exclude, # bool, same shape: items not to recommend (`None`: none)
+                  relevant, # bool, same shape: held-out items the user liked
+                  k=10) -> dict:
+    "Per user of the block with at least one relevant item: precision@k, recall@k and NDCG@k (one tensor each)"
+    users = relevant.any(1)
+    top = top_k(scores[users], None if exclude is None else exclude[users], k)
+    r = relevant[users]
+    return {f'precision@{k}': precision_at_k(top, r, k), f'recall@{k}': recall_at_k(top, r, k), f'ndcg@{k}': ndcg_at_k(top, r, k)}
+
+def _mean_metrics(blocks, k):
+    "The per-user values of `block_metrics` over several blocks, averaged over all their users"
+    return {m: float(torch.cat([b[m] for b in blocks] or [torch.zeros(0)]).mean()) for m in (f'precision@{k}', f'recall@{k}', f'ndcg@{k}')}
+
+# %% ../nbs/59_evaluate.ipynb #09645d66
 def ranking_metrics(scores, # `(n_users, n_items)` scores of every (user, item) pair
                     exclude, # bool, same shape: items not to recommend
                     relevant, # bool, same shape: held-out items the user liked
-                    k=10) -> dict:
+                    k=10,
+                    bs=None # users per block given to `block_metrics` (default: all at once)
+                   ) -> dict:
     "Mean precision@k, recall@k and NDCG@k over the users with at least one relevant item"
-    users = relevant.any(1)
-    top = top_k(scores[users], exclude[users], k)
-    r = relevant[users]
-    return {f'precision@{k}': float(precision_at_k(top, r, k).mean()), f'recall@{k}': float(recall_at_k(top, r, k).mean()),
-            f'ndcg@{k}': float(ndcg_at_k(top, r, k).mean())}
+    bs = ifnone(bs, max(len(scores), 1))
+    return _mean_metrics([block_metrics(scores[i:i+bs], exclude[i:i+bs], relevant[i:i+bs], k) for i in range(0, len(scores), bs)], k)
 
-# %% ../nbs/59_evaluate.ipynb #2769d3f8
+# %% ../nbs/59_evaluate.ipynb #b7e55874
 def eval_masks(dls, # `CollabTensorDataLoaders` (encoded pairs in `dls.train.dataset.x`, `dls.valid.dataset.x`)
                threshold=4 # a validation rating at least this is relevant
               ):
@@ -111,7 +127,7 @@ def eval_masks(dls, # `CollabTensorDataLoaders` (encoded pairs in `dls.train.dat
     relevant = interactions(xv, n_users, n_items, keep=(yv >= threshold) & (xv[:, 1] > 0)) & ~exclude
     return exclude, relevant
 
-# %% ../nbs/59_evaluate.ipynb #809a5b07
+# %% ../nbs/59_evaluate.ipynb #1e54146d
 def predict_all(model, n_users, n_items,
                 to_rating=None, # function from a batch of model outputs to ratings; default: flatten
                 bs=200_000 # pairs per forward pass
@@ -121,7 +137,7 @@ def predict_all(model, n_users, n_items,
     pairs = torch.cartesian_prod(torch.arange(n_users), torch.arange(n_items))
     return predict_batched(model, pairs, bs, lambda o: to_rating(o).float()).view(n_users, n_items)
 
-# %% ../nbs/59_evaluate.ipynb #48df720d
+# %% ../nbs/59_evaluate.ipynb #59de59d1
 def evaluate_scores(scores, # `(n_users, n_items)` predicted ratings (or any score, when `pred_valid` is given)
                     dls, k=10, threshold=4,
                     pred_valid=None # predicted ratings of the validation pairs; default: read from `scores`
@@ -131,17 +147,81 @@ def evaluate_scores(scores, # `(n_users, n_items)` predicted ratings (or any sco
     if pred_valid is None: pred_valid = scores[xv[:, 0], xv[:, 1]]
     return {**rating_errors(pred_valid, yv), **ranking_metrics(scores, *eval_masks(dls, threshold), k)}
 
-# %% ../nbs/59_evaluate.ipynb #42140680
+# %% ../nbs/59_evaluate.ipynb #8f92496a
+def rating_block(model, # a serving model (`DotBias` or `EmbeddingMLP`, see `serving_model`)
+                 users # rows of the users, `(b,)`
+                ) -> Tensor:
+    "`(b, n_items)`: the predicted rating of every item row for each of `users` (a matrix product for `DotBias`, batched pairs otherwise)"
+    users = torch.as_tensor(users, dtype=torch.long).view(-1)
+    i_fac, i_bias = embedding_weights(model)
+    if isinstance(model, DotBias):
+        u_fac, u_bias = embedding_weights(model, 'user')
+        res = u_fac[users] @ i_fac.T
+        if u_bias is not None: res = res + u_bias[users][:, None] + i_bias[None]
+        return to_range(res, model.y_range)
+    pairs = torch.stack([users.repeat_interleave(len(i_fac)), torch.arange(len(i_fac)).repeat(len(users))], 1)
+    return predict_batched(model, pairs).view(len(users), len(i_fac))
+
+def csr_block(starts, # where each row's entries start (`n_rows + 1` values, compressed sparse rows)
+              cols, # the column of each entry, grouped by row
+              rows, # the rows wanted, `(b,)`
+              n_cols # width of the block
+             ) -> Tensor:
+    "Bool `(b, n_cols)`: `True` at the entries of `rows` in the sparse rows (`starts`, `cols`)"
+    rows = np.asarray(rows, dtype=np.int64)
+    s, e = np.asarray(starts)[rows], np.asarray(starts)[rows + 1]
+    lens = e - s
+    pos = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(s, lens)
+    m = torch.zeros(len(rows), n_cols, dtype=torch.bool)
+    m[torch.from_numpy(np.repeat(np.arange(len(rows)), lens)), torch.from_numpy(np.asarray(cols)[pos].astype(np.int64))] = True
+    return m
+
+# %% ../nbs/59_evaluate.ipynb #282ab051
+def evaluate_recommender(rec, # a `Recommender` (its rating model, ranking model, classes and rated items)
+                         valid, # held-out ratings by original ids: a DataFrame with `rec`'s user and item columns and `rating_name`
+                         k=10, # length of the top-N lists
+                         bs=512, # users per block: memory is about `bs * n_items * 10` bytes at a time (`* 26` for an `EmbeddingMLP`)
+                         threshold=4, # a held-out rating at least this is relevant
+                         rating_name='rating', # column of `valid` with the ratings
+                         use_ranker=True, # rank by `rec.ranker` when it has one, as `Recommender.recommend` does (`False`: by predicted rating)
+                         exclude=None # `(starts, items)`: the items each user rated in training, by user row; default: `rec`'s rated items less the pairs of `valid`
+                        ) -> dict:
+    "RMSE and MAE of `rec.predict` on `valid`, and precision@k, recall@k and NDCG@k of `rec`'s top-N lists, a block of users at a time"
+    un, itn, n_items = rec.user_name, rec.item_name, len(rec.classes[rec.item_name])
+    u, i = [encode(valid[n].to_numpy(), rec.classes[n]).numpy() for n in (un, itn)]
+    y = torch.tensor(valid[rating_name].to_numpy(np.float32))
+    known = (u > 0) & (i > 0)   # ids the model never saw in training have no row: `rec.predict` refuses them
+    u, i, y = u[known], i[known], y[torch.from_numpy(known)]
+    x = torch.from_numpy(np.stack([u, i], 1))
+    res = {**rating_errors(predict_batched(rec.model, x), y), 'n_valid': int(known.sum()), 'n_unknown': int((~known).sum())}
+    n_users, lk = len(rec.classes[un]), y.numpy() >= threshold
+    order, starts = group_rows(u, n_users)            # the held-out items of each user, and the liked ones, as sparse rows
+    l_order, l_starts = group_rows(u[lk], n_users)
+    v_items, l_items = i[order], i[lk][l_order]
+    ex_starts, ex_items = exclude if exclude is not None else (rec.rated_starts, rec.rated_items)
+    ranker = rec.ranker if use_ranker else None
+    users = np.flatnonzero(np.diff(l_starts))   # the users with a liked held-out item
+    blocks = []
+    for b in range(0, len(users), bs):
+        rows = users[b:b+bs]
+        ex = csr_block(ex_starts, ex_items, rows, n_items)
+        if exclude is None: ex &= ~csr_block(starts, v_items, rows, n_items)   # rated in training: rated, and not held out
+        ex[:, 0] = True   # '#na#'
+        scores = rating_block(rec.model, rows) if ranker is None else ranker.scores(rows)
+        blocks.append(block_metrics(scores, ex, csr_block(l_starts, l_items, rows, n_items) & ~ex, k))
+    return {**res, **_mean_metrics(blocks, k), 'n_users': sum(len(b[f'ndcg@{k}']) for b in blocks)}
+
+# %% ../nbs/59_evaluate.ipynb #bcd7aacd
 def item_counts(x, n_items) -> Tensor:
     "Number of ratings of each item in the encoded pairs `x`"
-    return torch.bincount(tensor(x)[:, 1].long(), minlength=n_items).float()
+    return torch.bincount(_tensor(x)[:, 1].long(), minlength=n_items).float()
 
-# %% ../nbs/59_evaluate.ipynb #417e2da6
+# %% ../nbs/59_evaluate.ipynb #d86d3de9
 def item_mean_ratings(x, y, n_items,
                       damping=0 # weight of the global mean, in ratings
                      ) -> Tensor:
     "Each item's mean rating in (`x`, `y`), shrunk to the global mean by `damping` ratings; the global mean for unrated items"
-    y = tensor(y).float().view(-1); mu = y.mean()
-    sums = torch.zeros(n_items).index_add_(0, tensor(x)[:, 1].long(), y)
+    y = _tensor(y).float().view(-1); mu = y.mean()
+    sums = torch.zeros(n_items).index_add_(0, _tensor(x)[:, 1].long(), y)
     cnt = item_counts(x, n_items)
     return torch.where(cnt + damping > 0, (sums + damping * mu) / (cnt + damping), mu)

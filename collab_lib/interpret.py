@@ -5,15 +5,18 @@
 # %% auto #0
 __all__ = ['plot_epoch_losses', 'top_biases', 'plot_item_pca', 'nearest_items', 'representative_user', 'rating_concentration']
 
-# %% ../nbs/56_interpret.ipynb #60b0915c
+# %% ../nbs/56_interpret.ipynb #a9ca4519
 import numpy as np, pandas as pd, torch
 from torch import nn
 import matplotlib.pyplot as plt
 from .models import embedding_weights
 from fastcore.foundation import L
 
-# %% ../nbs/56_interpret.ipynb #87848110
-def plot_epoch_losses(learn, ax=None, title=None):
+# %% ../nbs/56_interpret.ipynb #f5d28c33
+def plot_epoch_losses(learn, # a trained `Learner` (its recorder's values)
+                      ax=None, # the axes to draw on; `None`: a new figure
+                      title=None # title of the plot, if any
+                     ) -> plt.Axes: # the axes drawn on
     "Train and valid loss at the end of each epoch of `learn`"
     vals = np.array(learn.recorder.values)[:, :2]
     if ax is None: _,ax = plt.subplots(figsize=(5,3.5))
@@ -23,22 +26,24 @@ def plot_epoch_losses(learn, ax=None, title=None):
     if title: ax.set_title(title)
     return ax
 
-# %% ../nbs/56_interpret.ipynb #7fda4202
-def top_biases(model, classes, # trained model and the list of item names (`dls.classes[item]`)
+# %% ../nbs/56_interpret.ipynb #5abe62ca
+def top_biases(model, # a trained model with item biases
+               classes, # the item names, one per row (`dls.classes[item]`)
                n=5, # how many
                highest=True # the highest biases (`False`: the lowest)
-              ) -> L:
+              ) -> L: # the items' names, most extreme bias first
     "Names of the `n` items of `model` with the highest (or lowest) bias"
     idxs = embedding_weights(model)[1].argsort(descending=highest)[:n]
     return L(classes[int(i)] for i in idxs)
 
-# %% ../nbs/56_interpret.ipynb #5dc33a20
+# %% ../nbs/56_interpret.ipynb #f2d229c5
 def plot_item_pca(factors, # item factors, one row per item
                   names, # the items' names, in the same order
                   n_labels=6, # how many items to label at each end of each axis (fewer where a label would overlap another)
                   comps=(0,2), # which principal components to plot
                   seed=42, # seed of the label colours
-                  figsize=(7.5,7.5)):
+                  figsize=(7.5,7.5) # size of the figure, in inches
+                 ) -> plt.Axes: # the axes of the plot
     "Every item of `factors` on two principal components, the most extreme ones at each end of both axes labelled with `names`"
     pca = factors.pca(max(comps)+1).t()
     X, Y = pca[comps[0]].numpy(), pca[comps[1]].numpy()
@@ -57,12 +62,13 @@ def plot_item_pca(factors, # item factors, one row per item
         else: placed.append(bb); ax.scatter(X[i:i+1], Y[i:i+1], s=20, color=t.get_color(), zorder=4)
     return ax
 
-# %% ../nbs/56_interpret.ipynb #bbce70cc
-def nearest_items(factors, classes, # item factors and the items' names
+# %% ../nbs/56_interpret.ipynb #0442b858
+def nearest_items(factors, # item factors, one row per item
+                  classes, # the items' names, in the same order
                   item, # name of the item to start from
                   n=5, # how many neighbours (at most all the other items)
                   keep=None # optional boolean mask, one per item: only these may be returned
-                 ) -> pd.DataFrame:
+                 ) -> pd.DataFrame: # columns `item`, `similarity`, most similar first
     "The `n` items whose factors are most similar (cosine) to those of `item`, with their similarity"
     o2i = {o:i for i,o in enumerate(classes)}
     if item not in o2i: raise KeyError(f'unknown item {item!r}: not among the {len(classes)} items of the model')
@@ -74,14 +80,18 @@ def nearest_items(factors, classes, # item factors and the items' names
     idxs = order[:n]
     return pd.DataFrame({'item': [classes[int(i)] for i in idxs], 'similarity': sims[idxs].numpy().round(3)})
 
-# %% ../nbs/56_interpret.ipynb #68673ae6
-def representative_user(model):
+# %% ../nbs/56_interpret.ipynb #0ab58664
+def representative_user(model # a trained model with user factors
+                       ) -> int: # the user's row in the model
     "Index of the user whose factors are closest (Euclidean) to the mean user's"
     u_fac, _ = embedding_weights(model, 'user')
     return int((u_fac[1:] - u_fac[1:].mean(0)).norm(dim=1).argmin()) + 1
 
-# %% ../nbs/56_interpret.ipynb #956d4b68
-def rating_concentration(ratings, user='user', shares=(0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
+# %% ../nbs/56_interpret.ipynb #7450befc
+def rating_concentration(ratings, # the ratings table
+                         user='user', # name of the user column
+                         shares=(0.01, 0.05, 0.1, 0.2, 0.5) # shares of the users, most active first
+                        ) -> pd.DataFrame: # one row per share: users, and their share of the ratings
     "Share of all ratings given by the most active `shares` of users"
     counts = ratings[user].value_counts().values  # sorted, most active first
     cum = counts.cumsum() / counts.sum()

@@ -5,30 +5,41 @@
 # %% auto #0
 __all__ = ['PlainLoss', 'PlainMSELossFlat', 'ForeachAdam', 'FastLearner', 'scale_hparams', 'fit_fast', 'RatingCrossEntropy']
 
-# %% ../nbs/54_learner.ipynb #131c9afb
+# %% ../nbs/54_learner.ipynb #51e9ff96
 import contextlib
 from fastai.collab import *
 from fastai.tabular.all import *
 from .core import seeded_rng
 
-# %% ../nbs/54_learner.ipynb #c014e518
+# %% ../nbs/54_learner.ipynb #9e6d7e6d
 class PlainLoss(BaseLoss):
     "A fastai `BaseLoss` that works on plain `Tensor`s: no `TensorBase` wrapping, so no Python `__torch_function__` on each op"
     def _contiguous(self, x): return x.transpose(self.axis, -1).contiguous() if isinstance(x, Tensor) else x
 
-def PlainMSELossFlat(*args, axis=-1, floatify=True, **kwargs):
+def PlainMSELossFlat(*args, # passed to `nn.MSELoss`
+                     axis=-1, # axis moved last before flattening
+                     floatify=True, # turn the targets into floats
+                     **kwargs # passed to `nn.MSELoss`
+                    ) -> PlainLoss: # the mean squared error, flattened
     "`MSELossFlat` that returns a plain `Tensor`: same value, less overhead per batch"
     return PlainLoss(nn.MSELoss, *args, axis=axis, floatify=floatify, is_2d=False, **kwargs)
 
-# %% ../nbs/54_learner.ipynb #16417e5c
+# %% ../nbs/54_learner.ipynb #5302ffd7
 class ForeachAdam(Optimizer):
     "fastai's `Adam` (decoupled weight decay, same hyper-parameters and state) with each step done by `torch._foreach_*` ops over all parameters"
-    def __init__(self, params, lr, mom=0.9, sqr_mom=0.99, eps=1e-5, wd=0.01):
+    def __init__(self, params, # the parameters, or parameter groups, to train
+                 lr, # learning rate
+                 mom=0.9, # decay of the gradients' moving average (Adam's beta1)
+                 sqr_mom=0.99, # decay of the squared gradients' moving average (beta2)
+                 eps=1e-5, # added to the denominator, for stability
+                 wd=0.01 # decoupled weight decay
+                ) -> None: # nothing: sets up fastai's `Optimizer` with Adam's hyper-parameters
         super().__init__(params, [weight_decay, partial(average_grad, dampening=True), average_sqr_grad, step_stat, adam_step],
                          lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure=None # must be `None`: fastai optimizers take no closure
+            ) -> None: # nothing: updates the parameters in place
         if closure is not None: raise NotImplementedError("fastai optimizers currently do not support closure")
         for pg, hyper in zip(self.param_lists, self.hypers):
             ps = [p for p in pg if p.grad is not None]
@@ -48,7 +59,7 @@ class ForeachAdam(Optimizer):
             torch._foreach_sqrt_(den); torch._foreach_add_(den, eps)  # `adam_step`
             torch._foreach_addcdiv_(ps, ga, den, [-lr / debias(mom, 1-mom, s['step']) for s in sts])
 
-# %% ../nbs/54_learner.ipynb #f3e369ca
+# %% ../nbs/54_learner.ipynb #9edbaa4f
 class FastLearner(Learner):
     "A `Learner` that sends each event only to the callbacks that define it (worked out once per set of callbacks)"
     def __call__(self, event_name):
@@ -64,18 +75,28 @@ class FastLearner(Learner):
             cbs = self._event_cbs[event_name] = [cb for cb in self.cbs.sorted('order') if event_name == 'after_fit' or hasattr(cb, event_name)]
         for cb in cbs: cb(event_name)
 
-# %% ../nbs/54_learner.ipynb #bd4a4ac4
-def scale_hparams(bs, lr=5e-3, wd=0.1, base_bs=64):
+# %% ../nbs/54_learner.ipynb #168ab590
+def scale_hparams(bs, # the batch size to train with
+                  lr=5e-3, # learning rate at `base_bs`
+                  wd=0.1, # weight decay at `base_bs` (`None` stays `None`)
+                  base_bs=64 # the batch size `lr` and `wd` are given for
+                 ) -> tuple: # `(lr, wd)` for batch size `bs`
     "Learning rate and weight decay for batch size `bs` equivalent to `lr`, `wd` at `base_bs`: `lr*k**0.4`, `wd*k**0.6`"
     k = bs / base_bs
     return lr * k**0.4, (None if wd is None else wd * k**0.6)
 
-# %% ../nbs/54_learner.ipynb #a80b22a6
-def fit_fast(dls, model, epochs=5, lr=5e-3, wd=None, base_bs=64,
+# %% ../nbs/54_learner.ipynb #36176313
+def fit_fast(dls, # the `DataLoaders` to train on
+             model, # the model to train
+             epochs=5, # epochs of `fit_one_cycle`
+             lr=5e-3, # maximum learning rate at `base_bs`
+             wd=None, # weight decay at `base_bs`; `None`: the optimizer's default
+             base_bs=64, # the batch size `lr` and `wd` are given for
              seed=None, # seed of the training's random draws (`seeded_rng`); `None`: PyTorch's generator as it is
-             loss_func=None,
+             loss_func=None, # the loss; `None`: `PlainMSELossFlat()`
              quiet=False, # no progress bar and no epoch table
-             **kwargs) -> Learner:
+             **kwargs # passed to `FastLearner` (`opt_func`, `cbs`, ...)
+            ) -> Learner: # the trained `FastLearner`
     "Train `model` with a `FastLearner` (MSE loss, `ForeachAdam`) and `fit_one_cycle`, `lr` and `wd` (given for `base_bs`) rescaled to the batch size of `dls`"
     lr, wd = scale_hparams(dls.train.bs, lr, wd, base_bs)
     learn = FastLearner(dls, model, loss_func=ifnone(loss_func, PlainMSELossFlat()), **{'opt_func': ForeachAdam, **kwargs})
@@ -85,10 +106,13 @@ def fit_fast(dls, model, epochs=5, lr=5e-3, wd=None, base_bs=64,
         learn.fit_one_cycle(epochs, lr, wd=wd)
     return learn
 
-# %% ../nbs/54_learner.ipynb #de619a17
+# %% ../nbs/54_learner.ipynb #60d03274
 class RatingCrossEntropy(CrossEntropyLossFlat):
     "`CrossEntropyLossFlat` for float ratings `low`, `low+1`, ...: rating `r` is class `r - low`"
-    def __init__(self, low=1, **kwargs): super().__init__(**kwargs); self.low = low
+    def __init__(self, low=1, # the lowest rating, class 0
+                 **kwargs # passed to `CrossEntropyLossFlat`
+                ) -> None: # nothing: keeps `low`
+        super().__init__(**kwargs); self.low = low
     def __call__(self, inp, targ, **kwargs):
         cls = targ.view(-1).round().long() - self.low
         if len(cls) and (cls.min() < 0 or cls.max() >= inp.shape[-1]):

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CollabTensors', 'CollabTensorDL', 'make_classes', 'CollabTensorDataLoaders', 'fast_dls', 'book_dls']
 
-# %% ../nbs/53_loaders.ipynb #71e659c9
+# %% ../nbs/53_loaders.ipynb #43f41bad
 from fastai.collab import *
 from fastai.tabular.all import *
 from fastai.data.load import DataLoader as FaDataLoader
@@ -13,14 +13,14 @@ import torch.distributed as dist
 from .ratings import random_split, encode
 from .movielens import load_ratings
 
-# %% ../nbs/53_loaders.ipynb #5030d899
+# %% ../nbs/53_loaders.ipynb #6d2b66cc
 class CollabTensors:
     "Encoded (user, item) index pairs `x` and ratings `y`, as tensors"
     def __init__(self, x, y): self.x, self.y = x, y
     def __len__(self): return len(self.x)
     def __getitem__(self, i): return self.x[i], self.y[i]
 
-# %% ../nbs/53_loaders.ipynb #5caa8644
+# %% ../nbs/53_loaders.ipynb #6735c5c4
 class CollabTensorDL(FaDataLoader):
     "A fastai `DataLoader` whose batches are slices of index tensors; shuffles by permutation (or draws with `replacement`)"
     def __init__(self, dataset=None, # `CollabTensors`
@@ -48,13 +48,13 @@ class CollabTensorDL(FaDataLoader):
             yield b if self.device is None else to_device(b, self.device)
         self.after_iter()
 
-# %% ../nbs/53_loaders.ipynb #ae42c84e
+# %% ../nbs/53_loaders.ipynb #b173f2f3
 def make_classes(values # the values of one column (training rows only)
                 ) -> CategoryMap:
     "fastai's `CategoryMap` of `values`, sorted, `#na#` first"
     return CategoryMap(pd.Series(pd.unique(np.asarray(values))), add_na=True)
 
-# %% ../nbs/53_loaders.ipynb #09d2dc7a
+# %% ../nbs/53_loaders.ipynb #64d5953e
 class CollabTensorDataLoaders(DataLoaders):
     "`DataLoaders` for collaborative filtering backed by tensors: a fast drop-in for `CollabDataLoaders`"
     @classmethod
@@ -76,12 +76,12 @@ class CollabTensorDataLoaders(DataLoaders):
         dls.classes, dls.cat_names, dls.y_names, dls.splits = classes, L(user_name, item_name), L(rating_name), (tr, va)
         return dls
 
-# %% ../nbs/53_loaders.ipynb #20fb10e8
+# %% ../nbs/53_loaders.ipynb #a496d706
 def fast_dls(ratings, bs=2048, seed=42, item_name='title', **kwargs) -> CollabTensorDataLoaders:
     "`CollabTensorDataLoaders` for `ratings` (random 20% validation split) at batch size `bs`"
     return CollabTensorDataLoaders.from_df(ratings, item_name=item_name, bs=bs, seed=seed, **kwargs)
 
-# %% ../nbs/53_loaders.ipynb #30e1ecd1
+# %% ../nbs/53_loaders.ipynb #70a84101
 def book_dls(ratings=None, # the book's ratings table; `load_ratings()` when omitted
              bs=64, # batch size
              seed=42, # seed of the random split (nothing else is seeded)

@@ -7,70 +7,74 @@ __all__ = ['to_range', 'embedding', 'DotBias', 'EmbeddingMLP', 'embedding_weight
            'serving_model', 'model_arch', 'build_model', 'predict_batched', 'OrdinalDotProductBias', 'rating_probs',
            'expected_rating']
 
-# %% ../nbs/55_models.ipynb #a405b628
+# %% ../nbs/55_models.ipynb #9cbad784
 from functools import partial
 import numpy as np, torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from fastcore.basics import ifnone
 
-# %% ../nbs/55_models.ipynb #5aab4d7a
+# %% ../nbs/55_models.ipynb #aa14af94
 def to_range(x, # model outputs
              y_range=None # `(low, high)`, or `None`
-            ) -> Tensor:
+            ) -> Tensor: # `x` squashed into `y_range`, or `x` unchanged
     "`sigmoid_range(x, *y_range)` (fastai's: `sigmoid(x) * (high - low) + low`), or `x` itself when `y_range` is `None`"
     return x if y_range is None else torch.sigmoid(x) * (y_range[1] - y_range[0]) + y_range[0]
 
-# %% ../nbs/55_models.ipynb #f2575f41
+# %% ../nbs/55_models.ipynb #bcdfb669
 def embedding(n_rows, # number of rows (users or items, `#na#` included)
               n_cols # the width of each row
-             ) -> nn.Embedding:
+             ) -> nn.Embedding: # an `(n_rows, n_cols)` table
     "An `nn.Embedding` initialised as fastai's `Embedding`: a normal draw folded into (-2, 2), times 0.01"
     e = nn.Embedding(n_rows, n_cols)
     with torch.no_grad(): e.weight.normal_().fmod_(2).mul_(0.01)
     return e
 
-# %% ../nbs/55_models.ipynb #ae06b700
+# %% ../nbs/55_models.ipynb #765094dc
 class DotBias(nn.Module):
     "Dot product of a user's and an item's factors plus their biases (optional), in `y_range`: the library's own rating model"
     def __init__(self, n_users, # rows of the user table (`#na#` included)
                  n_items, # rows of the item table (`#na#` included)
                  n_factors, # factors per user and per item
                  y_range=None, # `(low, high)` of the outputs, through a sigmoid; `None`: the raw score
-                 bias=True): # whether users and items have a bias each
+                 bias=True # whether users and items have a bias each
+                ) -> None: # nothing: builds the tables, initialised by `embedding`
         super().__init__()
         self.user_factors, self.movie_factors = embedding(n_users, n_factors), embedding(n_items, n_factors)
         self.user_bias, self.movie_bias = (embedding(n_users, 1), embedding(n_items, 1)) if bias else (None, None)
         self.y_range = None if y_range is None else tuple(float(o) for o in y_range)
 
-    def forward(self, x): # encoded `(user, item)` pairs, `(n, 2)`
+    def forward(self, x # encoded `(user, item)` pairs, `(n, 2)`
+               ) -> Tensor: # `(n, 1)` predicted ratings
         u, i = x[:, 0], x[:, 1]
         res = (self.user_factors(u) * self.movie_factors(i)).sum(1, keepdim=True)
         if self.user_bias is not None: res = res + self.user_bias(u) + self.movie_bias(i)
         return to_range(res, self.y_range)
 
-# %% ../nbs/55_models.ipynb #f7893158
+# %% ../nbs/55_models.ipynb #c83bfec5
 def _layer(spec):
-    "A plain layer from its spec: `('lin', n_in, n_out)`, `('bn', n)` or `('relu',)`"
+    "A plain layer from its spec: `('lin', n_in, n_out, bias)`, `('bn', n)` or `('relu',)`"
     kind, *a = spec
-    return {'lin': lambda: nn.Linear(*a), 'bn': lambda: nn.BatchNorm1d(*a), 'relu': nn.ReLU}[kind]()
+    return {'lin': lambda: nn.Linear(*a[:2], bias=a[2] if len(a) > 2 else True), 'bn': lambda: nn.BatchNorm1d(*a), 'relu': nn.ReLU}[kind]()
 
 class EmbeddingMLP(nn.Module):
     "User and item embeddings, concatenated, through a stack of plain layers, in `y_range`: the serving form of `CollabNN` and `EmbeddingNN`"
     def __init__(self, user_sz, # `(rows, width)` of the user table
                  item_sz, # `(rows, width)` of the item table
-                 layers, # the layers as specs: `('lin', n_in, n_out)`, `('bn', n)`, `('relu',)`
-                 y_range=None): # `(low, high)` of the outputs; `None`: the raw output
+                 layers, # the layers as specs: `('lin', n_in, n_out, bias)`, `('bn', n)`, `('relu',)`
+                 y_range=None # `(low, high)` of the outputs; `None`: the raw output
+                ) -> None: # nothing: builds the embeddings and the layers
         super().__init__()
         self.user_factors, self.item_factors = nn.Embedding(*user_sz), nn.Embedding(*item_sz)
         self.specs = [tuple(s) for s in layers]
         self.layers = nn.Sequential(*map(_layer, self.specs))
         self.y_range = None if y_range is None else tuple(float(o) for o in y_range)
 
-    def forward(self, x): # encoded `(user, item)` pairs, `(n, 2)`
+    def forward(self, x # encoded `(user, item)` pairs, `(n, 2)`
+               ) -> Tensor: # `(n, n_out)` outputs of the last layer, in `y_range`
         return to_range(self.layers(torch.cat([self.user_factors(x[:, 0]), self.item_factors(x[:, 1])], 1)), self.y_range)
 
-# %% ../nbs/55_models.ipynb #d5f23bc5
+# %% ../nbs/55_models.ipynb #8653ac1d
 def _w(o): return (o.weight if isinstance(o, nn.Embedding) else o).detach().cpu()
 
 _WEIGHT_NAMES = {'user': [('user_factors', 'user_bias'), ('u_weight', 'u_bias')],
@@ -78,7 +82,7 @@ _WEIGHT_NAMES = {'user': [('user_factors', 'user_bias'), ('u_weight', 'u_bias')]
 
 def embedding_weights(model, # a course model, fastai's `EmbeddingDotBias` or `EmbeddingNN`, or a serving model
                       side='item' # `'item'` or `'user'`
-                     ) -> tuple:
+                     ) -> tuple: # `(factors, biases)`: `(n, d)` and `(n,)` tensors (or `None`)
     "`(factors, biases)` of every item (or user) row of `model`, as tensors; biases are `None` for a model without them"
     if side not in _WEIGHT_NAMES: raise ValueError(f"side must be 'item' or 'user', not {side!r}")
     if hasattr(model, 'embeds'): return _w(model.embeds[int(side == 'item')]), None   # fastai's `EmbeddingNN`
@@ -89,29 +93,32 @@ def embedding_weights(model, # a course model, fastai's `EmbeddingDotBias` or `E
         return _w(f), (None if b is None else _w(b).view(-1))
     raise TypeError(f'{type(model).__name__} has no {side} embedding (looked for {", ".join(f for f, _ in _WEIGHT_NAMES[side])})')
 
-# %% ../nbs/55_models.ipynb #6e593166
-def predict_for_user_weights(model, u_fac, u_bias, # a model, and the factors and bias of one user
+# %% ../nbs/55_models.ipynb #0cf0cb04
+def predict_for_user_weights(model, # a dot-product model (see `embedding_weights`)
+                             u_fac, # the user's factors, `(d,)`
+                             u_bias, # the user's bias
                              y_range=(0, 5.5) # the model's `y_range` (`None`: no `sigmoid_range`)
-                            ) -> Tensor:
+                            ) -> Tensor: # one predicted rating per item row (row 0, `#na#`, included)
     "Predicted rating of every item for a user described by factors `u_fac` and bias `u_bias`"
     i_fac, i_bias = embedding_weights(model)
     res = i_fac @ u_fac + u_bias + (0 if i_bias is None else i_bias)
     return to_range(res, y_range)
 
-# %% ../nbs/55_models.ipynb #ba16ab18
-def mean_user(model) -> tuple:
+# %% ../nbs/55_models.ipynb #45ec22ec
+def mean_user(model # a dot-product model (see `embedding_weights`)
+             ) -> tuple: # `(factors, bias)`: a `(d,)` tensor and a scalar tensor
     "Factors and bias of the average user of `model` (row 0, fastai's `#na#`, left out); the bias is 0 for a model without biases"
     u_fac, u_bias = embedding_weights(model, 'user')
     return u_fac[1:].mean(0), (torch.zeros(()) if u_bias is None else u_bias[1:].mean())
 
-# %% ../nbs/55_models.ipynb #d04f4893
+# %% ../nbs/55_models.ipynb #7ee9c2cd
 def _flat_layers(mods):
     "Specs and modules of the layers in `mods` (nested `Sequential`s flattened), dropout left out; and the `y_range` of a final `SigmoidRange`"
     specs, plain, y_range = [], [], None
     for m in mods:
         if isinstance(m, nn.Sequential):
             s, p, yr = _flat_layers(m); specs += s; plain += p; y_range = ifnone(yr, y_range)
-        elif isinstance(m, nn.Linear): specs.append(('lin', m.in_features, m.out_features)); plain.append(m)
+        elif isinstance(m, nn.Linear): specs.append(('lin', m.in_features, m.out_features, m.bias is not None)); plain.append(m)
         elif isinstance(m, nn.BatchNorm1d): specs.append(('bn', m.num_features)); plain.append(m)
         elif isinstance(m, nn.ReLU): specs.append(('relu',)); plain.append(m)
         elif isinstance(m, nn.Dropout): continue   # the identity at prediction time
@@ -128,7 +135,7 @@ def _serve_mlp(model):
     return m
 
 def serving_model(model # a trained rating model: the course's, fastai's `EmbeddingDotBias` / `EmbeddingNN`, or a serving model
-                 ) -> nn.Module:
+                 ) -> nn.Module: # a `DotBias` or an `EmbeddingMLP`
     "`model` as a plain PyTorch `DotBias` or `EmbeddingMLP` that gives the same predictions, on the CPU, in evaluation mode"
     if isinstance(model, nn.parallel.DistributedDataParallel): model = model.module
     if isinstance(model, (DotBias, EmbeddingMLP)): return model.cpu().eval()
@@ -141,11 +148,11 @@ def serving_model(model # a trained rating model: the course's, fastai's `Embedd
         if ub is not None: m.user_bias.weight.copy_(ub[:, None]); m.movie_bias.weight.copy_(mb[:, None])
     return m.eval()
 
-# %% ../nbs/55_models.ipynb #ccf1cf1a
+# %% ../nbs/55_models.ipynb #9a0b7b53
 _ARCHS = {'DotBias': DotBias, 'EmbeddingMLP': EmbeddingMLP}
 
 def model_arch(model # a serving model (see `serving_model`)
-              ) -> tuple:
+              ) -> tuple: # `(name, kwargs)`, for `build_model`
     "The class name of `model` and the constructor arguments that rebuild it"
     if isinstance(model, DotBias):
         return 'DotBias', dict(n_users=model.user_factors.num_embeddings, n_items=model.movie_factors.num_embeddings,
@@ -155,20 +162,20 @@ def model_arch(model # a serving model (see `serving_model`)
                                     layers=[list(s) for s in model.specs], y_range=model.y_range)
     raise TypeError(f'cannot save a {type(model).__name__}: turn it into a serving model with `serving_model` first')
 
-# %% ../nbs/55_models.ipynb #2d87c0dd
+# %% ../nbs/55_models.ipynb #17b36ec6
 def build_model(name, # a class name from `model_arch`
                 kwargs # its constructor arguments
-               ) -> nn.Module:
+               ) -> nn.Module: # the new model, freshly initialised
     "A fresh model of class `name` built with `kwargs` (the inverse of `model_arch`)"
     if name not in _ARCHS: raise TypeError(f'unknown model class {name!r}: known models are {", ".join(_ARCHS)}')
     return _ARCHS[name](**kwargs)
 
-# %% ../nbs/55_models.ipynb #985d6cf6
+# %% ../nbs/55_models.ipynb #4e43b967
 def predict_batched(model, # any model of the course
                     x, # encoded `(user, item)` pairs, `(n, 2)`
                     bs=200_000, # pairs per forward pass
                     fn=None # applied to each chunk's output (default: flatten to one value per pair)
-                   ) -> Tensor:
+                   ) -> Tensor: # the chunks' outputs, concatenated
     "The outputs of `model` for the pairs `x` (in evaluation mode, without gradients, `bs` pairs at a time), on the CPU"
     fn = ifnone(fn, lambda o: o.reshape(len(o), -1).squeeze(1).float())
     model.eval()
@@ -177,37 +184,42 @@ def predict_batched(model, # any model of the course
         outs = [fn(model(x[i:i+bs].to(dev).long())).cpu() for i in range(0, len(x), bs)]
     return torch.cat(outs) if outs else torch.zeros(0)
 
-# %% ../nbs/55_models.ipynb #3499eaf8
+# %% ../nbs/55_models.ipynb #ba83f36f
 class OrdinalDotProductBias(nn.Module):
     "`DotProductBias`'s score cut by per-user ordered thresholds into `n_classes` ratings; returns log-probabilities"
     def __init__(self, n_users, # rows of the user table
                  n_movies, # rows of the item table
                  n_factors, # factors per user and per item
                  freqs=None, # class frequencies the thresholds start from (and decay towards); uniform if `None`
-                 n_classes=5): # number of rating classes
+                 n_classes=5 # number of rating classes
+                ) -> None: # nothing: builds the tables and the base thresholds
         super().__init__()
         self.user_factors, self.movie_factors = embedding(n_users, n_factors), embedding(n_movies, n_factors)
         self.user_bias, self.movie_bias = embedding(n_users, 1), embedding(n_movies, 1)
         freqs = torch.full((n_classes,), 1/n_classes) if freqs is None else torch.as_tensor(freqs).float()
         self.register_buffer('base_cuts', torch.logit(freqs.cumsum(0)[:-1] / freqs.sum()))
         self.user_cuts = embedding(n_users, n_classes-1)  # each user's offsets to the thresholds
-    def cuts(self, users): return (self.base_cuts + self.user_cuts(users)).sort(1).values
-    def forward(self, x):
+    def cuts(self, users # encoded users
+            ) -> Tensor: # `(len(users), n_classes-1)` thresholds, in increasing order
+        return (self.base_cuts + self.user_cuts(users)).sort(1).values
+    def forward(self, x # encoded `(user, item)` pairs, `(n, 2)`
+               ) -> Tensor: # `(n, n_classes)` log-probabilities of the ratings
         s = (self.user_factors(x[:,0]) * self.movie_factors(x[:,1])).sum(1, keepdim=True) + self.user_bias(x[:,0]) + self.movie_bias(x[:,1])
         cdf = torch.sigmoid(self.cuts(x[:,0]) - s)
         cdf = torch.cat([torch.zeros_like(s), cdf, torch.ones_like(s)], 1)
         return (cdf[:,1:] - cdf[:,:-1]).clamp_min(1e-8).log()
 
-# %% ../nbs/55_models.ipynb #830801b3
-def rating_probs(model, x, # a model returning one row of logits per (user, item) pair; encoded pairs, `(n, 2)`
+# %% ../nbs/55_models.ipynb #d5a8b878
+def rating_probs(model, # a model returning one row of logits per (user, item) pair
+                 x, # encoded `(user, item)` pairs, `(n, 2)`
                  bs=100_000 # pairs per forward pass
-                ) -> Tensor:
+                ) -> Tensor: # `(n, n_classes)` probabilities, on the CPU
     "Softmax probabilities of every class for the encoded pairs `x`, by `predict_batched` (chunks of `bs`, no gradients)"
     return predict_batched(model, x, bs, partial(F.softmax, dim=-1))
 
-# %% ../nbs/55_models.ipynb #ab2dc48f
+# %% ../nbs/55_models.ipynb #b7f7c5a3
 def expected_rating(probs, # class probabilities, one row per prediction
                     low=1 # the rating of class 0
-                   ) -> Tensor:
+                   ) -> Tensor: # one expected rating per row of `probs`
     "The mean rating $\\sum_k p_k (k + low)$ under `probs`"
     return probs @ torch.arange(low, low + probs.shape[-1], dtype=probs.dtype)

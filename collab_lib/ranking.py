@@ -9,6 +9,7 @@ __all__ = ['row_sums', 'row_grams', 'GradedALS', 'is_liked']
 import warnings, numpy as np, torch
 from fastcore.basics import store_attr, ifnone, patch_to
 from fastprogress.fastprogress import progress_bar
+from .core import seeded_generator
 from .ratings import group_rows, check_pairs
 
 # %% ../nbs/19_ranking.ipynb #55748cbc
@@ -19,14 +20,20 @@ def _csr(starts, cols, w, n_cols):
         return torch.sparse_csr_tensor(torch.as_tensor(np.asarray(starts)) - int(starts[0]), torch.as_tensor(cols, dtype=torch.long), w,
                                        (len(starts) - 1, n_cols), check_invariants=False)
 
-def row_sums(starts, cols, w, # entries grouped by row (row `r` holds `cols[starts[r]:starts[r+1]]`) and their weights
-             F) -> torch.Tensor: # `(n_cols, d)` features of the columns
+def row_sums(starts, # where each row's entries start: row `r` holds `cols[starts[r]:starts[r+1]]`
+             cols, # column of each entry, grouped by row
+             w, # weight of each entry
+             F # `(n_cols, d)` features of the columns
+            ) -> torch.Tensor: # `(n_rows, d)`, one weighted sum per row
     "`(n_rows, d)`: for each row, the sum of `w * F[c]` over its entries"
     return torch.sparse.mm(_csr(starts, cols, torch.as_tensor(w, dtype=F.dtype), len(F)), F)
 
-def row_grams(starts, cols, w, # entries grouped by row, as for `row_sums`, and their weights
+def row_grams(starts, # where each row's entries start, as for `row_sums`
+              cols, # column of each entry, grouped by row
+              w, # weight of each entry
               F, # `(n_cols, d)` features of the columns
-              chunk=50_000) -> torch.Tensor: # rows per block
+              chunk=50_000 # rows per block
+             ) -> torch.Tensor: # `(n_rows, d, d)`, one weighted Gram matrix per row
     "`(n_rows, d, d)`: for each row, the sum of `w * outer(F[c], F[c])` over its entries, as a sparse-dense product"
     n, d = len(starts) - 1, F.shape[1]
     starts, w = np.asarray(starts), torch.as_tensor(w, dtype=F.dtype)
@@ -38,11 +45,13 @@ def row_grams(starts, cols, w, # entries grouped by row, as for `row_sums`, and 
 # %% ../nbs/19_ranking.ipynb #010b7383
 class GradedALS:
     "Implicit ALS with graded targets: 1 for a liked item, `q` for one rated lower, 0 for an unrated one (confidence `1+alpha` on rated items)"
-    def __init__(self, n_factors=32, reg=30., # size of the vectors, and their L2 penalty
+    def __init__(self, n_factors=32, # size of the vectors
+                 reg=30., # their L2 penalty
                  alpha=3., # extra confidence of a rated cell
                  q=0.6, # target of a rated item that is not liked
                  iters=15, # alternations (users, then items)
-                 seed=None): # seed of the initial vectors (`None`: fresh)
+                 seed=None # seed of the initial vectors (`None`: fresh)
+                ) -> None: # nothing: checks and keeps the settings
         if n_factors < 1 or iters < 1 or reg <= 0: raise ValueError(f'need n_factors >= 1, iters >= 1, reg > 0; got {n_factors}, {iters}, {reg}')
         store_attr()
 
@@ -59,9 +68,13 @@ def _half_step(starts, cols, t, F, reg, alpha):
 
 # %% ../nbs/19_ranking.ipynb #d00434f7
 @patch_to(GradedALS)
-def fit(self, users, items, liked, # encoded users and items (`0..n-1`), and whether each rating is a "like" (bool)
-        n_users=None, n_items=None, # default: the largest index plus one
-        quiet=True): # no progress bar
+def fit(self, users, # encoded user of each rating (`0..n_users-1`)
+        items, # encoded item of each rating (`0..n_items-1`)
+        liked, # whether each rating is a "like" (bool)
+        n_users=None, # number of users (default: the largest user index plus one)
+        n_items=None, # number of items (default: the largest item index plus one)
+        quiet=True # no progress bar
+       ) -> GradedALS: # `self`, with the vectors `U` and `V`
     "Alternate `iters` times: every user's vector given the items', then every item's given the users'"
     users, items, n_users, n_items = check_pairs(users, items, n_users, n_items, liked)
     if len(users) == 0: raise ValueError('no ratings to fit')
@@ -78,32 +91,37 @@ def fit(self, users, items, liked, # encoded users and items (`0..n-1`), and whe
 
 # %% ../nbs/19_ranking.ipynb #b7d18703
 @patch_to(GradedALS)
-def scores(self, users) -> torch.Tensor: # encoded users
+def scores(self, users # encoded users
+          ) -> torch.Tensor: # `(len(users), n_items)` scores
     "`(len(users), n_items)`: the score of every item for each user (higher: recommended first)"
     if not hasattr(self, 'U'): raise ValueError('GradedALS.scores: call fit first')
     return self.U[torch.as_tensor(users, dtype=torch.long)] @ self.V.T
 
 # %% ../nbs/19_ranking.ipynb #db918136
 def is_liked(r, # ratings
-             rating_range): # lowest and highest rating of the data
+             rating_range # lowest and highest rating of the data
+            ) -> np.ndarray: # bool, one per rating
     "Whether each rating is in the top quarter of the scale: 4 or more on 1-5"
     lo, hi = rating_range
     return np.asarray(r) >= lo + 0.75 * (hi - lo)
 
 # %% ../nbs/19_ranking.ipynb #5b2d1f5d
 @patch_to(GradedALS)
-def fold_in(self, items, liked) -> torch.Tensor: # encoded items a new user rated, and whether they liked each
+def fold_in(self, items, # encoded items a new user rated
+            liked # whether they liked each (bool)
+           ) -> torch.Tensor: # `(n_factors,)`, the new user's vector
     "The vector of a new user, from the items they rated: one half-step of ALS with the items fixed"
     items = np.asarray(items, dtype=np.int64)
     return _half_step(np.array([0, len(items)]), items, self._targets(liked), self.V, self.reg, self.alpha)[0]
 
 @patch_to(GradedALS)
-def state(self) -> dict:
+def state(self) -> dict: # for `GradedALS.from_state` (and `torch.save`)
     "The settings and the vectors, as plain values and tensors"
     return dict(n_factors=self.n_factors, reg=float(self.reg), alpha=float(self.alpha), q=float(self.q), iters=self.iters, U=self.U, V=self.V)
 
 @patch_to(GradedALS, cls_method=True)
-def from_state(cls, d): # a dict from `GradedALS.state`
+def from_state(cls, d # a dict from `GradedALS.state`
+              ) -> GradedALS: # the model, fitted as it was
     "The `GradedALS` whose `state()` was `d`"
     m = cls(**{k: d[k] for k in ('n_factors', 'reg', 'alpha', 'q', 'iters')})
     m.U, m.V = d['U'], d['V']

@@ -6,7 +6,7 @@
 __all__ = ['RECOMMENDER_FORMAT', 'FOLDIN_LAMBDA', 'Recommender', 'read_saved', 'rating_logits', 'ridge', 'fold_in',
            'ItemFromMetadata', 'item_targets', 'predict_new_items']
 
-# %% ../nbs/57_recommend.ipynb #6985381c
+# %% ../nbs/57_recommend.ipynb #b1eeb699
 import warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -18,7 +18,7 @@ from .ratings import encode, group_rows
 from .models import *
 from .ranking import GradedALS, is_liked
 
-# %% ../nbs/57_recommend.ipynb #64920738
+# %% ../nbs/57_recommend.ipynb #84f9240e
 def _rated_csr(u, i, n_users):
     "Items `i` grouped by user `u` (rows `1..n_users-1`; pairs with a 0 left out): `(starts, items)`"
     keep = (u > 0) & (i > 0)
@@ -33,19 +33,21 @@ def _check_ids(values, classes, o2i, name):
         raise DataError(f'none of the ratings\' {name} ids is known to the model: the ratings hold {type(v).__name__} ids '
                         f'such as {getattr(v, "item", lambda: v)()!r}, the model {type(c).__name__} ids such as {getattr(c, "item", lambda: c)()!r}')
 
-# %% ../nbs/57_recommend.ipynb #43680f87
+# %% ../nbs/57_recommend.ipynb #ed5aa61b
 class Recommender:
     "Recommendations, similar items and predictions from a trained `model`, by the original ids of the ratings"
     def __init__(self, model, # a trained rating model, kept in its plain PyTorch form (`serving_model`)
                  classes, # {user_name: classes, item_name: classes} of the model's rows, '#na#' first
                  ratings, # the ratings the model was trained on (at least the user and item columns); unused when `rated` is given
-                 user_name='user', item_name='movie', # the user and item columns
+                 user_name='user', # the user column
+                 item_name='movie', # the item column
                  y_range=None, # range of the model's outputs; the model's `y_range` when omitted
                  titles=None, # optional {item: title}, shown next to the items
                  rating_range=None, # lowest and highest rating of the data; read from `ratings` when it has a `rating` column
                  encoded=None, # the (user, item) rows of `ratings` if already encoded with `classes`, `(n, 2)`
                  rated=None, # `(rated_starts, rated_items)` if already known (a loaded file)
-                 ranker=None): # optional ranking model for the top-N lists (`GradedALS`, rows as `classes`); `None`: rank by predicted rating
+                 ranker=None # optional ranking model for the top-N lists (`GradedALS`, rows as `classes`); `None`: rank by predicted rating
+                ) -> None: # nothing: keeps the serving model, the classes and each user's rated items
         store_attr('user_name,item_name,titles,ranker')
         self.model = serving_model(model)
         self.classes = {n: list(classes[n]) for n in (user_name, item_name)}   # plain lists: no fastai `CategoryMap` to serve
@@ -61,21 +63,26 @@ class Recommender:
         self.rated_starts, self.rated_items = rated
         if rating_range is None and ratings is not None and 'rating' in ratings: rating_range = (float(ratings['rating'].min()), float(ratings['rating'].max()))
         self.rating_range = rating_range
-    def o2i(self, name): return self.u2i if name == self.user_name else self.i2i
-    def rated(self, row): "Item rows rated by the user at row `row`"; return self.rated_items[self.rated_starts[row]:self.rated_starts[row+1]]
+    def o2i(self, name # `user_name` or `item_name`
+           ) -> dict: # {original id: model row} of that side (`#na#` left out)
+        return self.u2i if name == self.user_name else self.i2i
+    def rated(self, row # a user's model row
+             ) -> np.ndarray: # the item rows that user rated (int32)
+        "Item rows rated by the user at row `row`"; return self.rated_items[self.rated_starts[row]:self.rated_starts[row+1]]
     @property
     def ranked_by(self): "What orders the top-N lists"; return 'predicted rating' if self.ranker is None else f'ranking model ({type(self.ranker).__name__})'
     def __repr__(self):
         r = '' if self.ranker is None else f', ranked by {type(self.ranker).__name__}'
         return f'{type(self).__name__}({type(self.model).__name__}, {len(self.u2i)} users, {len(self.i2i)} items{r})'
 
-# %% ../nbs/57_recommend.ipynb #86f560c1
+# %% ../nbs/57_recommend.ipynb #d5219e76
 @patch(cls_method=True)
 def from_dls(cls:Recommender, model, # a trained model (see `model_arch`)
              dls, # the `DataLoaders` it was trained on
              ratings, # the ratings of `dls`
              title_name='title', # column of `ratings` with the items' titles, if any
-             y_range=None):
+             y_range=None # range of the model's outputs; the model's `y_range` when omitted
+            ) -> Recommender: # the recommender, with titles and rating range from `ratings`
     "A `Recommender` for `model` and the classes and columns of `dls`"
     user_name, item_name = dls.cat_names[:2]
     titles = (dict(zip(ratings[item_name], ratings[title_name]))
@@ -90,12 +97,13 @@ def from_dls(cls:Recommender, model, # a trained model (see `model_arch`)
 def from_learner(cls:Recommender, learn, # a trained `Learner` (`fit_fast`, `collab_learner`, ...)
                  ratings, # the ratings it was trained on
                  title_name='title', # column of `ratings` with the items' titles, if any
-                 y_range=None):
+                 y_range=None # range of the model's outputs; the model's `y_range` when omitted
+                ) -> Recommender: # the recommender of `learn`'s model
     "A `Recommender` for the model, classes and columns of `learn`"
     model = learn.model.module if isinstance(learn.model, nn.parallel.DistributedDataParallel) else learn.model
     return cls.from_dls(model, learn.dls, ratings, title_name, y_range)
 
-# %% ../nbs/57_recommend.ipynb #24b17ee7
+# %% ../nbs/57_recommend.ipynb #59c813d8
 def _as_id(v, example):
     "`v` as the type of the ids (`example`): text typed on a command line becomes a number when the ids are numbers"
     if isinstance(v, str) and isinstance(example, (int, np.integer)):
@@ -117,16 +125,16 @@ def _idx(self:Recommender, values, name):
         raise KeyError(f'unknown {name} {bad!r}: not among the {len(o2i):,} {name}s the model was trained on')
     return torch.tensor(idx, dtype=torch.long)
 
-# %% ../nbs/57_recommend.ipynb #b92295c8
+# %% ../nbs/57_recommend.ipynb #aea6da51
 @patch
 def predict(self:Recommender, pairs # a DataFrame with the user and item columns, original ids
-           ) -> pd.Series:
+           ) -> pd.Series: # `predicted`, one rating per row of `pairs`
     "Predicted rating of every (user, item) row of `pairs`, aligned with its index"
     if len(pairs) == 0: return pd.Series([], dtype='float32', name='predicted')
     x = torch.stack([self._idx(pairs[n], n) for n in (self.user_name, self.item_name)], 1)
     return pd.Series(predict_batched(self.model, x).numpy(), index=pairs.index, name='predicted')
 
-# %% ../nbs/57_recommend.ipynb #e1c7825a
+# %% ../nbs/57_recommend.ipynb #0171cd70
 @patch
 def _table(self:Recommender, idxs, values, col):
     "A DataFrame of the items at rows `idxs` (with titles, if known) and `values` in column `col`"
@@ -136,17 +144,17 @@ def _table(self:Recommender, idxs, values, col):
     df[col] = np.asarray(values)
     return df
 
-# %% ../nbs/57_recommend.ipynb #ecd4f657
+# %% ../nbs/57_recommend.ipynb #917cfc86
 @patch
 def scores(self:Recommender, user # original id of a user the model knows
-          ) -> Tensor:
+          ) -> Tensor: # one predicted rating per item row
     "Predicted rating of every item row (row 0, '#na#', is NaN) for `user`"
     n = len(self.classes[self.item_name])
     u = self._idx([user], self.user_name)
     res = predict_batched(self.model, torch.stack([u.expand(n-1), torch.arange(1, n)], 1))
     return torch.cat([res.new_tensor([float('nan')]), res])
 
-# %% ../nbs/57_recommend.ipynb #d956b642
+# %% ../nbs/57_recommend.ipynb #1f6e391c
 @patch
 def _top(self:Recommender, scores, exclude=(), n=10, col='predicted',
          also=None): # optional {column: values of every row} shown next to `col`
@@ -168,27 +176,27 @@ def _ranked(self:Recommender, pred, score, exclude, n):
 @patch
 def recommend(self:Recommender, user, # original id of a user the model knows
               n=10 # how many items (at most the items the user has not rated)
-             ) -> pd.DataFrame:
+             ) -> pd.DataFrame: # the items (and titles), `predicted` (and `score`), best first
     "The `n` items `user` has not rated that the ranking model ranks first (or, without one, with the highest predicted ratings)"
     row = int(self._idx([user], self.user_name))
     return self._ranked(self.scores(user), None if self.ranker is None else self.ranker.scores([row])[0], self.rated(row), n)
 
-# %% ../nbs/57_recommend.ipynb #a3af9927
+# %% ../nbs/57_recommend.ipynb #0b8b825d
 @patch
 def similar(self:Recommender, item, # original id of an item the model knows
             n=5 # how many (at most all the other items)
-           ) -> pd.DataFrame:
+           ) -> pd.DataFrame: # the items (and titles) and `similarity`, most similar first
     "The `n` items whose embeddings are most similar (cosine) to `item`'s"
     row = int(self._idx([item], self.item_name))
     fac = embedding_weights(self.model)[0]
     sims = torch.cat([torch.tensor([float('nan')]), F.cosine_similarity(fac[1:], fac[row][None], dim=1)])
     return self._top(sims, [row], n, col='similarity').round({'similarity': 3})
 
-# %% ../nbs/57_recommend.ipynb #6867f14d
+# %% ../nbs/57_recommend.ipynb #59802f42
 RECOMMENDER_FORMAT = 'collab_lib.Recommender/3'   # /3: plain PyTorch models (`DotBias`, `EmbeddingMLP`) and plain id lists
 
 def read_saved(path # a file written by `Recommender.save`
-               ) -> dict:
+               ) -> dict: # the saved model, classes, rated items and settings
     "The dict in a file written by `Recommender.save`; `DataError` saying what is wrong with any other file"
     path = Path(path)
     if not path.is_file(): raise DataError(f'{path}: no such model file' if not path.exists() else f'{path} is not a file')
@@ -201,12 +209,12 @@ def read_saved(path # a file written by `Recommender.save`
         raise DataError(f'{path} was not written by collab_train / Recommender.save (format {found!r}, expected {RECOMMENDER_FORMAT!r})')
     return d
 
-# %% ../nbs/57_recommend.ipynb #824ca8b7
+# %% ../nbs/57_recommend.ipynb #22aa5cb5
 def _plain(o): return o.item() if isinstance(o, np.generic) else o
 
 @patch
 def save(self:Recommender, path # file to write
-        ):
+        ) -> Path: # `path`, written
     "Write the recommender (rating model's architecture and weights, ranking model, classes, rated items, titles) to one file, atomically"
     d = dict(format=RECOMMENDER_FORMAT, arch=model_arch(self.model), state={k: v.cpu() for k, v in self.model.state_dict().items()},
              classes={n: [_plain(o) for o in self.classes[n]] for n in (self.user_name, self.item_name)},
@@ -219,12 +227,12 @@ def save(self:Recommender, path # file to write
     with atomic_path(path) as tmp: torch.save(d, tmp)
     return Path(path)
 
-# %% ../nbs/57_recommend.ipynb #b334502f
+# %% ../nbs/57_recommend.ipynb #8c84e3b4
 @patch(cls_method=True)
 def load(cls:Recommender, path, # a file written by `Recommender.save`
-         device='cpu',
+         device='cpu', # device the model is built on (`serving_model` then moves it to the CPU)
          saved=None # what `read_saved(path)` returned, if the caller has read it already
-        ):
+        ) -> Recommender: # the recommender as it was saved
     "The `Recommender` saved in `path`"
     d = saved if saved is not None else read_saved(path)
     model = build_model(*d['arch'])
@@ -235,25 +243,25 @@ def load(cls:Recommender, path, # a file written by `Recommender.save`
                titles=None if d['titles'] is None else dict(zip(*d['titles'])), rated=(d['rated_starts'].numpy(), d['rated_items'].numpy()),
                ranker=None if d.get('ranker') is None else GradedALS.from_state(d['ranker']))
 
-# %% ../nbs/57_recommend.ipynb #00f818db
+# %% ../nbs/57_recommend.ipynb #d46a5351
 def rating_logits(r, # ratings
                   y_range=(0, 5.5), # the model's `y_range`; `None`: no sigmoid, ratings are used as they are
                   eps=0.02 # clip `(r-lo)/(hi-lo)` into `[eps, 1-eps]`
-                 ) -> Tensor:
+                 ) -> Tensor: # float32 logits, one per rating
     "The inverse of `sigmoid_range`: the model outputs before the sigmoid that give ratings `r`"
     r = torch.as_tensor(r, dtype=torch.float32)
     if y_range is None: return r
     p = ((r - y_range[0]) / (y_range[1] - y_range[0])).clamp(eps, 1-eps)
     return torch.log(p / (1-p))
 
-# %% ../nbs/57_recommend.ipynb #448a0fa4
+# %% ../nbs/57_recommend.ipynb #06e09dea
 FOLDIN_LAMBDA = 10. # chosen on held-out validation users for the book's model (50 factors, wd=0.1), see below
 
 def ridge(X, # inputs, one row per example
           Y, # targets, one row (or value) per example
           lam, # penalty on `w - w0`
           w0=None # the weights to shrink toward (default: zero)
-         ) -> Tensor:
+         ) -> Tensor: # `w`, one row per input column
     "Weights `w` minimising `|Xw - Y|^2 + lam |w - w0|^2`, in closed form"
     w0 = torch.zeros(X.shape[1], *Y.shape[1:]) if w0 is None else w0
     return w0 + torch.linalg.solve(X.T@X + lam*torch.eye(X.shape[1]), X.T@(Y - X@w0))
@@ -264,7 +272,8 @@ def fold_in(model, # a trained dot-product model (item factors and, optionally, 
             lam=FOLDIN_LAMBDA, # ridge penalty
             prior='mean', # shrink toward the mean user (`'mean'`) or toward zero (`'zero'`)
             y_range=(0, 5.5), # the model's `y_range` (`None`: a model without `sigmoid_range`)
-            eps=0.02) -> tuple:
+            eps=0.02 # clip of the scaled ratings before the logit (see `rating_logits`)
+           ) -> tuple: # `(factors, bias)` of the new user
     "Factors and bias of a new user from ratings `r` of `items`, the item weights of `model` frozen"
     i_fac, i_bias = embedding_weights(model)
     items = torch.as_tensor(items, dtype=torch.long).view(-1)
@@ -274,7 +283,7 @@ def fold_in(model, # a trained dot-product model (item factors and, optionally, 
     w = ridge(X, t, lam, w0)
     return w[:-1], w[-1]
 
-# %% ../nbs/57_recommend.ipynb #10d3d9af
+# %% ../nbs/57_recommend.ipynb #6ed27d6a
 @patch
 def _rated_pairs(self:Recommender, pairs, rating_name='rating'):
     "Model rows and ratings from `pairs`: a dict {item: rating}, a list of (item, rating), or a DataFrame"
@@ -287,19 +296,23 @@ def _rated_pairs(self:Recommender, pairs, rating_name='rating'):
     if out.any(): raise ValueError(f'rating {r[out][0].item():g} of {self.item_name} {items[int(out.nonzero()[0])]!r} is outside the range of the ratings, {lo:g} to {hi:g}')
     return self._idx(items, self.item_name), r
 
-# %% ../nbs/57_recommend.ipynb #a006d8ef
+# %% ../nbs/57_recommend.ipynb #64938da4
 @patch
 def fold_in_user(self:Recommender, pairs, # (item, rating) pairs by original ids: a dict, a list of tuples or a DataFrame
-                 lam=FOLDIN_LAMBDA, rating_name='rating'):
+                 lam=FOLDIN_LAMBDA, # ridge penalty of `fold_in`
+                 rating_name='rating' # the rating column, when `pairs` is a DataFrame
+                ) -> tuple: # `(factors, bias)` of the new user
     "Factors and bias of a new user who rated `pairs`, by `fold_in`"
     items, r = self._rated_pairs(pairs, rating_name)
     return fold_in(self.model, items, r, lam, y_range=self.y_range)
 
-# %% ../nbs/57_recommend.ipynb #7e748395
+# %% ../nbs/57_recommend.ipynb #173a9c49
 @patch
 def recommend_for_ratings(self:Recommender, pairs, # (item, rating) pairs of a new user, by original ids
                           n=10, # how many items
-                          lam=FOLDIN_LAMBDA, rating_name='rating') -> pd.DataFrame:
+                          lam=FOLDIN_LAMBDA, # ridge penalty of `fold_in`
+                          rating_name='rating' # the rating column, when `pairs` is a DataFrame
+                         ) -> pd.DataFrame: # the items (and titles), `predicted` (and `score`), best first
     "The top `n` items for a new user who rated `pairs`, leaving those out: by the ranking model when there is one, else by predicted rating"
     items, r = self._rated_pairs(pairs, rating_name)   # parsed once, for both models
     s = predict_for_user_weights(self.model, *fold_in(self.model, items, r, lam, y_range=self.y_range), y_range=self.y_range)
@@ -307,32 +320,37 @@ def recommend_for_ratings(self:Recommender, pairs, # (item, rating) pairs of a n
              else self.ranker.V @ self.ranker.fold_in(items.numpy(), is_liked(r.numpy(), self.rating_range)))
     return self._ranked(torch.cat([s.new_tensor([float('nan')]), s[1:]]), score, items.numpy(), n)
 
-# %% ../nbs/57_recommend.ipynb #ac0debce
+# %% ../nbs/57_recommend.ipynb #ffbcae7e
 class ItemFromMetadata:
     "Ridge regression from item features to the factors and bias of a trained dot-product model"
     def __init__(self, lam=10. # ridge penalty (the intercept is not penalised)
-                ): self.lam = lam
-    def fit(self, X, Y): # features and targets (factors with the bias as last column), one row per item
+                ) -> None: self.lam = lam # nothing: keeps `lam`
+    def fit(self, X, # item features, one row per item
+            Y # their targets: factors, with the bias as last column
+           ) -> 'ItemFromMetadata': # `self`, fitted
         X, Y = [torch.as_tensor(np.asarray(o), dtype=torch.float32) for o in (X, Y)]
         self.x_mean, self.y_mean = X.mean(0), Y.mean(0)
         self.W = ridge(X - self.x_mean, Y - self.y_mean, self.lam)
         return self
-    def predict(self, X): # features of the items to predict
+    def predict(self, X # features of the items to predict
+               ) -> Tensor: # predicted factors and bias (last column), one row per item
         return (torch.as_tensor(np.asarray(X), dtype=torch.float32) - self.x_mean)@self.W + self.y_mean
 
-# %% ../nbs/57_recommend.ipynb #ff195ab6
-def item_targets(model, classes # a trained dot-product model and its item classes
-                ) -> pd.DataFrame:
+# %% ../nbs/57_recommend.ipynb #ec0c9cbe
+def item_targets(model, # a trained dot-product model
+                 classes # its item classes, `#na#` first
+                ) -> pd.DataFrame: # one row per item, the bias as last column
     "Factors and bias (last column) of every item of `model`, indexed by the item ids (`#na#` left out)"
     fac, bias = embedding_weights(model)
     Y = torch.cat([fac, (torch.zeros(len(fac)) if bias is None else bias)[:, None]], 1)[1:]
     return pd.DataFrame(Y.numpy(), index=pd.Index(list(classes[1:]), name='item'))
 
-# %% ../nbs/57_recommend.ipynb #d850f2f8
-def predict_new_items(model, user_idx, # a trained dot-product model and the rows of the users
+# %% ../nbs/57_recommend.ipynb #35a56e9b
+def predict_new_items(model, # a trained dot-product model
+                      user_idx, # the users' rows in the model, one per pair
                       item_wb, # predicted factors and bias (last column) of the new items, one row per pair
                       y_range=(0, 5.5) # the model's `y_range` (`None`: no `sigmoid_range`)
-                     ) -> Tensor:
+                     ) -> Tensor: # one predicted rating per pair
     "Predicted ratings of (user, new item) pairs from the users' weights and the items' predicted factors and bias"
     u_fac, u_bias = embedding_weights(model, 'user')
     res = (u_fac[user_idx] * item_wb[:, :-1]).sum(1) + item_wb[:, -1] + (0 if u_bias is None else u_bias[user_idx])

@@ -5,22 +5,22 @@
 # %% auto #0
 __all__ = ['ML25M_SHAPE', 'ml25m_shape', 'synth_pairs', 'synth_scores', 'synth_ratings', 'write_ratings_csv']
 
-# %% ../nbs/60_synth.ipynb #27356f14
+# %% ../nbs/60_synth.ipynb #cff98654
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import ifnone
 from .core import atomic_path
 
-# %% ../nbs/60_synth.ipynb #abf53c8b
+# %% ../nbs/60_synth.ipynb #5bfe2838
 ML25M_SHAPE = dict(n_ratings=25_000_095, n_users=162_541, n_items=59_047)
 
 def ml25m_shape(n_ratings=25_000_095 # number of ratings
-               ) -> dict:
+               ) -> dict: # `n_ratings`, `n_users`, `n_items`
     "Users and items of MovieLens 25M scaled to `n_ratings`, keeping the ratings per user and per item"
     k = n_ratings / ML25M_SHAPE['n_ratings']
     return dict(n_ratings=n_ratings, n_users=max(1, round(ML25M_SHAPE['n_users']*k)), n_items=max(1, round(ML25M_SHAPE['n_items']*k)))
 
-# %% ../nbs/60_synth.ipynb #6d576403
+# %% ../nbs/60_synth.ipynb #f3047f5b
 def _draw(rng, p, size, chunk=4_000_000):
     "`size` indices drawn with probabilities `p`, in chunks (int64)"
     return np.concatenate([rng.choice(len(p), min(chunk, size-s), p=p) for s in range(0, size, chunk)] or [np.zeros(0, np.int64)])
@@ -39,8 +39,12 @@ def _fill_missing(col, n, rng):
     col[rng.choice(donors, len(missing), replace=False)] = missing
     return col
 
-# %% ../nbs/60_synth.ipynb #e9b583b7
-def synth_pairs(n_ratings, n_users, n_items, seed=42) -> tuple:
+# %% ../nbs/60_synth.ipynb #47df60b4
+def synth_pairs(n_ratings, # number of pairs, at most `n_users * n_items`
+                n_users, # number of users; each gets at least one pair
+                n_items, # number of items; each gets at least one pair
+                seed=42 # seed of the draws
+               ) -> tuple: # `(users, items, item_popularity)`, sorted by user then item
     "Unique (user, item) index pairs with long-tailed activity and popularity: `(users, items, item_popularity)`"
     if n_ratings > n_users*n_items: raise ValueError(f'{n_ratings:,} ratings do not fit in {n_users:,} users x {n_items:,} items')
     rng = np.random.default_rng(seed)
@@ -58,8 +62,17 @@ def synth_pairs(n_ratings, n_users, n_items, seed=42) -> tuple:
     o = np.argsort(u.astype(np.int64) * n_items + i, kind='stable')
     return u[o], i[o], p_i
 
-# %% ../nbs/60_synth.ipynb #ab588f84
-def synth_scores(u, i, p_i, n_users, n_items, rank=10, noise=0.65, seed=42, chunk=2_000_000) -> tuple:
+# %% ../nbs/60_synth.ipynb #50f83702
+def synth_scores(u, # user index of each pair
+                 i, # item index of each pair
+                 p_i, # item popularity (`synth_pairs`): popular items get higher biases
+                 n_users, # number of users
+                 n_items, # number of items
+                 rank=10, # number of planted factors
+                 noise=0.65, # standard deviation of the noise added before rounding
+                 seed=42, # seed (the draws use `seed + 1`)
+                 chunk=2_000_000 # pairs per block
+                ) -> tuple: # `(ratings, mse)`: float32 per pair; their MSE from the noise-free scores
     "Half-star ratings (float32) for pairs `u`, `i` from planted biases and rank-`rank` factors, and the MSE of the noise-free scores"
     rng = np.random.default_rng(seed + 1)
     s = (0.35 / rank) ** 0.25
@@ -75,10 +88,14 @@ def synth_scores(u, i, p_i, n_users, n_items, rank=10, noise=0.65, seed=42, chun
         out[a:a+chunk], sq = r, sq + ((r - t)**2).sum()
     return out, sq / max(1, len(u))
 
-# %% ../nbs/60_synth.ipynb #a1f853ee
+# %% ../nbs/60_synth.ipynb #4d75020d
 def synth_ratings(n_ratings=25_000_095, # number of ratings
-                  n_users=None, n_items=None, # default: MovieLens 25M's shape scaled to `n_ratings` (`ml25m_shape`)
-                  rank=10, noise=0.65, seed=42) -> pd.DataFrame:
+                  n_users=None, # number of users; default: MovieLens 25M's scaled to `n_ratings` (`ml25m_shape`)
+                  n_items=None, # number of items; default: MovieLens 25M's scaled to `n_ratings`
+                  rank=10, # number of planted factors (`synth_scores`)
+                  noise=0.65, # standard deviation of the noise (`synth_scores`)
+                  seed=42 # seed of every draw
+                 ) -> pd.DataFrame: # the ratings; `attrs['planted_mse']`: their MSE from the planted scores
     "Synthetic ratings shaped like MovieLens 25M: `userId`, `movieId` (sparse, as the real ids), `rating`, `timestamp`"
     shape = ml25m_shape(n_ratings)
     n_users, n_items = ifnone(n_users, shape['n_users']), ifnone(n_items, shape['n_items'])
@@ -91,9 +108,10 @@ def synth_ratings(n_ratings=25_000_095, # number of ratings
     df.attrs['planted_mse'] = float(planted)
     return df
 
-# %% ../nbs/60_synth.ipynb #d5b98f3c
+# %% ../nbs/60_synth.ipynb #a10c6dea
 def write_ratings_csv(df, # ratings with columns userId, movieId, rating, timestamp
-                      path) -> Path:
+                      path # the file to write (its folder is created)
+                     ) -> Path: # `path`
     "Write `df` as MovieLens' `ratings.csv` (header `userId,movieId,rating,timestamp`, ratings like `4.0`) with pyarrow, atomically"
     import pyarrow as pa, pyarrow.csv as pcsv
     r = df['rating'].to_numpy()
