@@ -76,6 +76,9 @@ bench: ## speed benchmark: stock fastai vs the fast path vs plain PyTorch vs Sur
 	$(PY) -c "import surprise" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/bench_speed.py
 
+bench-serve: ## serving benchmark: `collab_recommend model.pth --user 196` from a cold start against `python -c "import torch"`, alternating; last line serve_secs=<x> torch_import_secs=<y> ratio=<r> (target <= 1.5)
+	$(PY) bench/bench_serve.py
+
 bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 25M) to a model trained one epoch, each in a fresh process; then at 25M, side by side, the one-process path, the sharded path on 2 processes and Spark's ALS (local[2], tuned on a carve); each model also evaluated in a fresh process (evaluate_recommender on its held-out split, 512 users a block); last line n_ratings=<n> peak_rss_gb=<x> secs_per_epoch=<y> sharded_secs_per_epoch=<s> rank_table_share=<f> rmse=<r> spark_rmse=<q> secs_to_spark_rmse=<t> spark_secs=<u> ndcg10=<v> ndcg10_rating=<w> eval_peak_rss_gb=<z> eval_secs=<e>
 	$(PY) -c "import pyspark" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
 	$(PY) -c "import torchrec" 2>/dev/null || $(MAKE) --no-print-directory scale

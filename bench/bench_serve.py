@@ -19,7 +19,7 @@ def timed(cmd) -> float:
 with tempfile.TemporaryDirectory() as d:
     model, csv = Path(d)/'m.pth', Path(d)/'ratings.csv'
     subprocess.run([sys.executable, '-c', 'import sys; from collab_lib.movielens import load_ratings; '
-                    'load_ratings(titles=False).to_csv(sys.argv[1], index=False)', csv], check=True)
+                    'load_ratings(titles=False).to_csv(sys.argv[1], index=False)', csv], check=True, capture_output=True)
     subprocess.run([BIN/'collab_train', csv, '--item', 'movie', '--epochs', '1', '--out', model], check=True, capture_output=True)
     serve = [BIN/'collab_recommend', model, '--user', '196']
     floor = [sys.executable, '-c', 'import torch']

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BOOK_RESULTS', 'protocol_run', 'results_row']
 
-# %% ../nbs/61_course.ipynb #ba34c1c8
+# %% ../nbs/61_course.ipynb #a5676ded
 import time
 from fastai.collab import *
 from fastai.tabular.all import *
@@ -13,7 +13,7 @@ from .loaders import CollabTensorDataLoaders
 from .learner import FastLearner, ForeachAdam, PlainMSELossFlat
 from .core import seeded_rng
 
-# %% ../nbs/61_course.ipynb #cb3cb319
+# %% ../nbs/61_course.ipynb #af11de8d
 def protocol_run(ratings, # the ratings, with `item_name` as items
                  make, # `make(dls)`: the model, or a ready `Learner` (e.g. `collab_learner(dls, ...)`)
                  seed=42, # seeds the split, and PyTorch's generator for `make` and the training (`seeded_rng`)
@@ -36,7 +36,7 @@ def protocol_run(ratings, # the ratings, with `item_name` as items
     learn.fit_seconds = time.perf_counter() - t
     return learn
 
-# %% ../nbs/61_course.ipynb #bc8967c7
+# %% ../nbs/61_course.ipynb #1ea8f0d7
 BOOK_RESULTS = {  # the book's (valid MSE, train MSE) after fit_one_cycle(5, 5e-3), bs=64, 50 factors
     'DotProduct':                      (0.884, 0.361),
     'DotProduct + sigmoid_range':      (0.878, 0.378),
@@ -48,7 +48,7 @@ BOOK_RESULTS = {  # the book's (valid MSE, train MSE) after fit_one_cycle(5, 5e-
     'collab_learner(use_nn=True), wd=0.1': (0.865, 0.782),
 }
 
-# %% ../nbs/61_course.ipynb #c39201c6
+# %% ../nbs/61_course.ipynb #88cbdf47
 def results_row(learn, # a trained `Learner`
                 name, # the model's name, a key of `BOOK_RESULTS`
                 seed=None # the run's seed, recorded in the row

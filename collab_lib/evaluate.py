@@ -7,16 +7,16 @@ __all__ = ['reliability_table', 'expected_calibration_error', 'rating_errors', '
            'recall_at_k', 'ndcg_at_k', 'block_metrics', 'ranking_metrics', 'eval_masks', 'predict_all',
            'evaluate_scores', 'rating_block', 'csr_block', 'evaluate_recommender', 'item_counts', 'item_mean_ratings']
 
-# %% ../nbs/59_evaluate.ipynb #3214bb30
+# %% ../nbs/59_evaluate.ipynb #a9f06060
 import numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastcore.basics import ifnone
 from .ratings import check_pairs, encode, group_rows
 from .models import predict_batched, DotBias, embedding_weights, to_range
 
-def _tensor(x): return x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x))   # lists, arrays and tensors alike
+def _tensor(x): return x if isinstance(x, Tensor) else torch.from_numpy(np.array(x))   # lists, arrays (a copy: read-only ones too) and tensors
 
-# %% ../nbs/59_evaluate.ipynb #347519bb
+# %% ../nbs/59_evaluate.ipynb #51484062
 def reliability_table(conf, # predicted probabilities of events
                       hit, # whether each event happened (bool or 0/1)
                       n_bins=10 # equal-width bins on [0, 1]
@@ -28,13 +28,13 @@ def reliability_table(conf, # predicted probabilities of events
     df = pd.DataFrame({'bin': b.numpy(), 'confidence': conf.numpy(), 'frequency': hit.numpy()})
     return df.groupby('bin').agg(confidence=('confidence', 'mean'), frequency=('frequency', 'mean'), count=('frequency', 'size'))
 
-# %% ../nbs/59_evaluate.ipynb #3f3bb44d
+# %% ../nbs/59_evaluate.ipynb #3b8769c3
 def expected_calibration_error(conf, hit, n_bins=10) -> float:
     "Count-weighted mean gap between observed frequency and mean predicted probability over the bins of `reliability_table`"
     t = reliability_table(conf, hit, n_bins)
     return float((t['count'] * (t.frequency - t.confidence).abs()).sum() / t['count'].sum())
 
-# %% ../nbs/59_evaluate.ipynb #0559ec05
+# %% ../nbs/59_evaluate.ipynb #9618f742
 def rating_errors(preds, # predicted ratings
                   targs # true ratings, same number
                  ) -> dict:
@@ -44,7 +44,7 @@ def rating_errors(preds, # predicted ratings
     d = preds - targs
     return dict(rmse=float(d.pow(2).mean().sqrt()), mae=float(d.abs().mean()))
 
-# %% ../nbs/59_evaluate.ipynb #9d5a6067
+# %% ../nbs/59_evaluate.ipynb #840bc8c3
 def interactions(x, # encoded (user, item) pairs, `(n, 2)`
                  n_users, n_items, # matrix size (including `#na#` at index 0)
                  keep=None # optional bool mask: which pairs to mark
@@ -57,7 +57,7 @@ def interactions(x, # encoded (user, item) pairs, `(n, 2)`
     m[x[:, 0], x[:, 1]] = True
     return m
 
-# %% ../nbs/59_evaluate.ipynb #03b0f034
+# %% ../nbs/59_evaluate.ipynb #31f11135
 def top_k(scores, # `(n_users, n_items)`: higher is recommended first
           exclude=None, # bool, same shape: items never recommended (e.g. seen in training)
           k=10) -> Tensor:
@@ -65,22 +65,22 @@ def top_k(scores, # `(n_users, n_items)`: higher is recommended first
     if exclude is not None: scores = scores.masked_fill(exclude, -float('inf'))
     return scores.topk(k, dim=1).indices
 
-# %% ../nbs/59_evaluate.ipynb #7ff6dac8
+# %% ../nbs/59_evaluate.ipynb #887c2d18
 def _hits(top, relevant, k): return relevant.gather(1, top[:, :k]).float()
 
-# %% ../nbs/59_evaluate.ipynb #c7438913
+# %% ../nbs/59_evaluate.ipynb #ae7350d2
 def precision_at_k(top, # `(n_users, >=k)` recommended item indices, best first
                    relevant, # bool `(n_users, n_items)`
                    k=10) -> Tensor:
     "Per user: the share of the top `k` items that are relevant"
     return _hits(top, relevant, k).sum(1) / k
 
-# %% ../nbs/59_evaluate.ipynb #56505e00
+# %% ../nbs/59_evaluate.ipynb #0fad6728
 def recall_at_k(top, relevant, k=10) -> Tensor:
     "Per user: the share of the relevant items that are in the top `k` (`nan` for a user with none)"
     return _hits(top, relevant, k).sum(1) / relevant.sum(1)
 
-# %% ../nbs/59_evaluate.ipynb #9e8e4f6a
+# %% ../nbs/59_evaluate.ipynb #dc374e63
 def ndcg_at_k(top, relevant, k=10) -> Tensor:
     "Per user: discounted gain of the relevant items in the top `k`, divided by its best possible value (`nan` if none)"
     disc = 1 / torch.log2(torch.arange(k) + 2.)
@@ -89,7 +89,7 @@ def ndcg_at_k(top, relevant, k=10) -> Tensor:
     idcg = (disc[None] * (torch.arange(k)[None] < n_ideal[:, None])).sum(1)
     return dcg / idcg
 
-# %% ../nbs/59_evaluate.ipynb #5295e0e6
+# %% ../nbs/59_evaluate.ipynb #4f6f047b
 def block_metrics(scores, # `(n_users, n_items)` scores of a block of users (higher: recommended first)
                   exclude, # bool, same shape: items not to recommend (`None`: none)
                   relevant, # bool, same shape: held-out items the user liked
@@ -104,7 +104,7 @@ def _mean_metrics(blocks, k):
     "The per-user values of `block_metrics` over several blocks, averaged over all their users"
     return {m: float(torch.cat([b[m] for b in blocks] or [torch.zeros(0)]).mean()) for m in (f'precision@{k}', f'recall@{k}', f'ndcg@{k}')}
 
-# %% ../nbs/59_evaluate.ipynb #09645d66
+# %% ../nbs/59_evaluate.ipynb #66d14605
 def ranking_metrics(scores, # `(n_users, n_items)` scores of every (user, item) pair
                     exclude, # bool, same shape: items not to recommend
                     relevant, # bool, same shape: held-out items the user liked
@@ -115,7 +115,7 @@ def ranking_metrics(scores, # `(n_users, n_items)` scores of every (user, item) 
     bs = ifnone(bs, max(len(scores), 1))
     return _mean_metrics([block_metrics(scores[i:i+bs], exclude[i:i+bs], relevant[i:i+bs], k) for i in range(0, len(scores), bs)], k)
 
-# %% ../nbs/59_evaluate.ipynb #b7e55874
+# %% ../nbs/59_evaluate.ipynb #6e2107e7
 def eval_masks(dls, # `CollabTensorDataLoaders` (encoded pairs in `dls.train.dataset.x`, `dls.valid.dataset.x`)
                threshold=4 # a validation rating at least this is relevant
               ):
@@ -127,7 +127,7 @@ def eval_masks(dls, # `CollabTensorDataLoaders` (encoded pairs in `dls.train.dat
     relevant = interactions(xv, n_users, n_items, keep=(yv >= threshold) & (xv[:, 1] > 0)) & ~exclude
     return exclude, relevant
 
-# %% ../nbs/59_evaluate.ipynb #1e54146d
+# %% ../nbs/59_evaluate.ipynb #3e6093f9
 def predict_all(model, n_users, n_items,
                 to_rating=None, # function from a batch of model outputs to ratings; default: flatten
                 bs=200_000 # pairs per forward pass
@@ -137,7 +137,7 @@ def predict_all(model, n_users, n_items,
     pairs = torch.cartesian_prod(torch.arange(n_users), torch.arange(n_items))
     return predict_batched(model, pairs, bs, lambda o: to_rating(o).float()).view(n_users, n_items)
 
-# %% ../nbs/59_evaluate.ipynb #59de59d1
+# %% ../nbs/59_evaluate.ipynb #afcda310
 def evaluate_scores(scores, # `(n_users, n_items)` predicted ratings (or any score, when `pred_valid` is given)
                     dls, k=10, threshold=4,
                     pred_valid=None # predicted ratings of the validation pairs; default: read from `scores`
@@ -147,7 +147,7 @@ def evaluate_scores(scores, # `(n_users, n_items)` predicted ratings (or any sco
     if pred_valid is None: pred_valid = scores[xv[:, 0], xv[:, 1]]
     return {**rating_errors(pred_valid, yv), **ranking_metrics(scores, *eval_masks(dls, threshold), k)}
 
-# %% ../nbs/59_evaluate.ipynb #8f92496a
+# %% ../nbs/59_evaluate.ipynb #b241b5f0
 def rating_block(model, # a serving model (`DotBias` or `EmbeddingMLP`, see `serving_model`)
                  users # rows of the users, `(b,)`
                 ) -> Tensor:
@@ -156,9 +156,10 @@ def rating_block(model, # a serving model (`DotBias` or `EmbeddingMLP`, see `ser
     i_fac, i_bias = embedding_weights(model)
     if isinstance(model, DotBias):
         u_fac, u_bias = embedding_weights(model, 'user')
-        res = u_fac[users] @ i_fac.T
-        if u_bias is not None: res = res + u_bias[users][:, None] + i_bias[None]
-        return to_range(res, model.y_range)
+        res = u_fac[users] @ i_fac.T   # then in place: one `(b, n_items)` matrix, the same values as `to_range(res + ub + ib)`
+        if u_bias is not None: res.add_(u_bias[users][:, None]).add_(i_bias[None])
+        if model.y_range is not None: lo, hi = model.y_range; res.sigmoid_().mul_(hi - lo).add_(lo)
+        return res
     pairs = torch.stack([users.repeat_interleave(len(i_fac)), torch.arange(len(i_fac)).repeat(len(users))], 1)
     return predict_batched(model, pairs).view(len(users), len(i_fac))
 
@@ -176,7 +177,7 @@ def csr_block(starts, # where each row's entries start (`n_rows + 1` values, com
     m[torch.from_numpy(np.repeat(np.arange(len(rows)), lens)), torch.from_numpy(np.asarray(cols)[pos].astype(np.int64))] = True
     return m
 
-# %% ../nbs/59_evaluate.ipynb #282ab051
+# %% ../nbs/59_evaluate.ipynb #f543e88a
 def evaluate_recommender(rec, # a `Recommender` (its rating model, ranking model, classes and rated items)
                          valid, # held-out ratings by original ids: a DataFrame with `rec`'s user and item columns and `rating_name`
                          k=10, # length of the top-N lists
@@ -209,14 +210,15 @@ def evaluate_recommender(rec, # a `Recommender` (its rating model, ranking model
         ex[:, 0] = True   # '#na#'
         scores = rating_block(rec.model, rows) if ranker is None else ranker.scores(rows)
         blocks.append(block_metrics(scores, ex, csr_block(l_starts, l_items, rows, n_items) & ~ex, k))
+        del scores, ex   # before the next block is built
     return {**res, **_mean_metrics(blocks, k), 'n_users': sum(len(b[f'ndcg@{k}']) for b in blocks)}
 
-# %% ../nbs/59_evaluate.ipynb #bcd7aacd
+# %% ../nbs/59_evaluate.ipynb #2f6683b5
 def item_counts(x, n_items) -> Tensor:
     "Number of ratings of each item in the encoded pairs `x`"
     return torch.bincount(_tensor(x)[:, 1].long(), minlength=n_items).float()
 
-# %% ../nbs/59_evaluate.ipynb #d86d3de9
+# %% ../nbs/59_evaluate.ipynb #e298d769
 def item_mean_ratings(x, y, n_items,
                       damping=0 # weight of the global mean, in ratings
                      ) -> Tensor:

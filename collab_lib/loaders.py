@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CollabTensors', 'CollabTensorDL', 'make_classes', 'CollabTensorDataLoaders', 'fast_dls', 'book_dls']
 
-# %% ../nbs/53_loaders.ipynb #43f41bad
+# %% ../nbs/53_loaders.ipynb #83015c35
 from fastai.collab import *
 from fastai.tabular.all import *
 from fastai.data.load import DataLoader as FaDataLoader
@@ -13,16 +13,27 @@ import torch.distributed as dist
 from .ratings import random_split, encode
 from .movielens import load_ratings
 
-# %% ../nbs/53_loaders.ipynb #6d2b66cc
+# %% ../nbs/53_loaders.ipynb #1c5598ad
 class CollabTensors:
-    "Encoded (user, item) index pairs `x` and ratings `y`, as tensors"
-    def __init__(self, x, y): self.x, self.y = x, y
+    "Encoded (user, item) index pairs `x` and ratings `y` (or none), as tensors, with the `classes` that decode them"
+    def __init__(self, x, # `(n, 2)` encoded (user, item) indices
+                 y=None, # `(n, 1)` ratings; `None`: no ratings (a test set)
+                 classes=None, # `{column: CategoryMap}` of the columns of `x`, in order (`dls.classes`)
+                 y_names=None, # the name of the ratings column(s)
+                ):
+        self.x, self.y, self.classes, self.y_names = x, y, classes, L(y_names)
     def __len__(self): return len(self.x)
-    def __getitem__(self, i): return self.x[i], self.y[i]
+    def __getitem__(self, i): return (self.x[i],) if self.y is None else (self.x[i], self.y[i])
+    @property
+    def cat_names(self): return L(self.classes.keys()) if self.classes else L()
+    def new_empty(self):
+        "An empty `CollabTensors` with the same `classes` and `y_names` (what `Learner.export` keeps)"
+        return type(self)(self.x[:0], None if self.y is None else self.y[:0], self.classes, self.y_names)
 
-# %% ../nbs/53_loaders.ipynb #6735c5c4
+# %% ../nbs/53_loaders.ipynb #85e0de97
 class CollabTensorDL(FaDataLoader):
     "A fastai `DataLoader` whose batches are slices of index tensors; shuffles by permutation (or draws with `replacement`)"
+    n_inp = 1
     def __init__(self, dataset=None, # `CollabTensors`
                  bs=64, # batch size (of all processes together, when `world_size > 1`)
                  shuffle=False, # draw a new order every epoch
@@ -44,17 +55,84 @@ class CollabTensorDL(FaDataLoader):
         for i in range(len(self)):
             idx = slice(i*bs, (i+1)*bs) if order is None else order[i*bs:(i+1)*bs]
             if world > 1: idx = (torch.arange(n)[idx] if order is None else idx)[rank*bs//world:(rank+1)*bs//world]
-            b = (x[idx].long(), y[idx])
+            b = (x[idx].long(),) if y is None else (x[idx].long(), y[idx])
             yield b if self.device is None else to_device(b, self.device)
         self.after_iter()
 
-# %% ../nbs/53_loaders.ipynb #b173f2f3
+    def new(self, dataset=None, # the `CollabTensors` of the copy; `None`: this loader's
+            cls=None, # the class of the copy; `None`: this loader's
+            **kwargs # what to change (`bs`, `shuffle`, `drop_last`, `replacement`, `generator`, `device`, ...)
+           ):
+        "A copy of this loader (over `dataset`), keeping `replacement`, `generator`, `rank` and `world_size` unless given"
+        keep = dict(replacement=self.replacement, generator=self.generator, rank=self.rank, world_size=self.world_size)
+        return super().new(dataset, cls, **merge(keep, kwargs))
+
+# %% ../nbs/53_loaders.ipynb #c5eec442
 def make_classes(values # the values of one column (training rows only)
                 ) -> CategoryMap:
     "fastai's `CategoryMap` of `values`, sorted, `#na#` first"
     return CategoryMap(pd.Series(pd.unique(np.asarray(values))), add_na=True)
 
-# %% ../nbs/53_loaders.ipynb #64d5953e
+# %% ../nbs/53_loaders.ipynb #22a703ad
+@patch
+def decode(self:CollabTensorDL, b # a batch: `(x,)` or `(x, y)`, `y` the ratings or the predictions (`(n,)` or `(n, 1)`)
+          ) -> pd.DataFrame:
+    "`b` as a `DataFrame` of decoded users and items (and ratings), one row per row of `b`, on the CPU"
+    b, ds = to_cpu(tuplify(b)), self.dataset
+    df = pd.DataFrame({n: pd.Series(np.asarray(list(ds.classes[n]), dtype=object)[b[0][:, j].numpy()]).infer_objects()
+                       for j, n in enumerate(ds.cat_names)})
+    if len(b) > 1:
+        y = b[1].float().reshape(len(b[0]), -1)
+        for j, n in enumerate(ds.y_names): df[n] = y[:, j].numpy()
+    return df
+
+# %% ../nbs/53_loaders.ipynb #6f11a2d8
+@patch
+def decode_batch(self:CollabTensorDL, b, # a batch: `(x,)` or `(x, y)`
+                 max_n=9, # the most rows to decode
+                 full=True # (unused: there is nothing to decode partly)
+                ) -> L:
+    "The first `max_n` rows of `b` as `(inputs, row)` pairs of `Series`: decoded user and item, and the whole decoded row"
+    df, cats = self.decode(b).iloc[:max_n], list(self.dataset.cat_names)
+    return L((r[cats], r) if len(r) > len(cats) else (r,) for _, r in df.iterrows())
+
+@patch
+def show_batch(self:CollabTensorDL, b=None, # the batch to show; `None`: `one_batch()`
+               max_n=10, # the most rows to show (fastai's tabular `show_batch` always shows 10)
+               ctxs=None, # (unused: a table has no contexts)
+               show=True, # display the table; `False`: return it
+               unique=False, # show the first row of the batch `max_n` times
+               **kwargs):
+    "Show the decoded users, items and ratings of `max_n` rows of `b` as a table, as fastai's tabular `show_batch` does"
+    if b is None: b = self.one_batch()
+    if unique: b = tuple(o[:1].expand(max_n, *o.shape[1:]) for o in tuplify(b))
+    df = self.decode(b).iloc[:max_n]
+    if not show: return df
+    display_df(df)
+
+@patch
+def show_results(self:CollabTensorDL, b, # the batch (`(x, y)`)
+                 out, # the model's (decoded) predictions for `b`
+                 max_n=10, # the most rows to show
+                 ctxs=None, # (unused: a table has no contexts)
+                 show=True, # display the table; `False`: return it
+                 **kwargs):
+    "Show `max_n` decoded rows of `b` with the predictions `out` in a `<rating>_pred` column, as fastai's tabular `show_results` does"
+    df = self.show_batch(b, max_n=max_n, show=False)
+    out = to_cpu(out[0] if is_listy(out) else out).float().reshape(len(tuplify(b)[0]), -1)
+    for j, n in enumerate(self.dataset.y_names): df[n+'_pred'] = out[:max_n, j].numpy()
+    if not show: return df
+    display_df(df)
+
+# %% ../nbs/53_loaders.ipynb #2b1fe0ab
+def _rows_df(items, names):
+    "`items` (a `DataFrame`, or a list of rows: `Series`, dicts, or tuples in the order of `names`) as a `DataFrame`"
+    if isinstance(items, pd.DataFrame): return items
+    items = list(items)
+    if items and not isinstance(items[0], (pd.Series, dict)): return pd.DataFrame([list(o) for o in items], columns=list(names)[:len(items[0])])
+    return pd.DataFrame(items)
+
+# %% ../nbs/53_loaders.ipynb #b1a045d2
 class CollabTensorDataLoaders(DataLoaders):
     "`DataLoaders` for collaborative filtering backed by tensors: a fast drop-in for `CollabDataLoaders`"
     @classmethod
@@ -71,17 +149,46 @@ class CollabTensorDataLoaders(DataLoaders):
         classes = {n: make_classes(v[tr.numpy()]) for n, v in cols.items()}
         x = torch.stack([encode(v, classes[n]).to(idx_dtype) for n, v in cols.items()], 1)
         y = torch.from_numpy(np.require(ratings[rating_name].to_numpy(), np.float32, 'W'))[:, None]  # 'W': a writable copy only if needed
-        dls = cls(CollabTensorDL(CollabTensors(x[tr], y[tr]), bs=bs, shuffle=True, drop_last=True, replacement=replacement, device=device, **kwargs),
-                  CollabTensorDL(CollabTensors(x[va], y[va]), bs=ifnone(val_bs, bs*2), device=device, **kwargs), device=device)
+        ds = partial(CollabTensors, classes=classes, y_names=[rating_name])
+        dls = cls(CollabTensorDL(ds(x[tr], y[tr]), bs=bs, shuffle=True, drop_last=True, replacement=replacement, device=device, **kwargs),
+                  CollabTensorDL(ds(x[va], y[va]), bs=ifnone(val_bs, bs*2), device=device, **kwargs), device=device)
         dls.classes, dls.cat_names, dls.y_names, dls.splits = classes, L(user_name, item_name), L(rating_name), (tr, va)
         return dls
 
-# %% ../nbs/53_loaders.ipynb #a496d706
+    @classmethod
+    def from_csv(cls, csv, # the CSV file of the ratings
+                 **kwargs # passed to `from_df`
+                ):
+        "Like `CollabDataLoaders.from_csv`: `from_df` of `pd.read_csv(csv)`"
+        return cls.from_df(pd.read_csv(csv), **kwargs)
+
+    def new_empty(self):
+        "These loaders without their rows (the same `classes`, `cat_names` and `y_names`): what `Learner.export` saves"
+        res = type(self)(*[dl.new(dl.dataset.new_empty(), generator=None) for dl in self.loaders], path=self.path, device=self.device)
+        res.classes, res.cat_names, res.y_names = self.classes, self.cat_names, self.y_names
+        return res
+
+    def test_dl(self, test_items, # a `DataFrame` of users and items (and ratings), or a list of rows (`Series`, dicts, tuples)
+                rm_type_tfms=None, # (unused: there are no type transforms; `Learner.predict` passes it)
+                **kwargs # passed to `CollabTensorDL.new` (`bs`, `device`, ...)
+               ) -> CollabTensorDL:
+        "A `CollabTensorDL` over `test_items` encoded with `classes` (unseen users and items as `#na#`), with their ratings if they have them"
+        df = _rows_df(test_items, self.cat_names + self.y_names)
+        # a list of one row (what `Learner.predict` passes) is read twice: fastai's `get_preds` turns a `(1,)` prediction into a scalar
+        if not isinstance(test_items, pd.DataFrame) and len(df) == 1: df = pd.concat([df, df], ignore_index=True)
+        x = torch.stack([encode(df[n].to_numpy(), self.classes[n]) for n in self.cat_names], 1)
+        y = (torch.from_numpy(np.require(df[list(self.y_names)].to_numpy(dtype=np.float32), requirements='W')).reshape(len(df), -1)
+             if all(n in df.columns for n in self.y_names) else None)
+        return self.valid.new(CollabTensors(x, y, self.classes, self.y_names), shuffle=False, drop_last=False, **kwargs)
+
+CollabTensorDataLoaders.from_csv = delegates(to=CollabTensorDataLoaders.from_df)(CollabTensorDataLoaders.from_csv)
+
+# %% ../nbs/53_loaders.ipynb #814de8f7
 def fast_dls(ratings, bs=2048, seed=42, item_name='title', **kwargs) -> CollabTensorDataLoaders:
     "`CollabTensorDataLoaders` for `ratings` (random 20% validation split) at batch size `bs`"
     return CollabTensorDataLoaders.from_df(ratings, item_name=item_name, bs=bs, seed=seed, **kwargs)
 
-# %% ../nbs/53_loaders.ipynb #70a84101
+# %% ../nbs/53_loaders.ipynb #2de7f80c
 def book_dls(ratings=None, # the book's ratings table; `load_ratings()` when omitted
              bs=64, # batch size
              seed=42, # seed of the random split (nothing else is seeded)

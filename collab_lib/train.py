@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['LARGE_N', 'RANKER_LARGE_N', 'fit_bs', 'check_fit', 'add_ranker', 'fit_recommender']
 
-# %% ../nbs/58_train.ipynb #47686a3b
+# %% ../nbs/58_train.ipynb #3c172c65
 import warnings
 import numpy as np, torch
 from fastcore.basics import ifnone
@@ -17,7 +17,7 @@ from .models import DotBias
 from .recommend import Recommender
 from .ranking import GradedALS, is_liked
 
-# %% ../nbs/58_train.ipynb #23b5ab28
+# %% ../nbs/58_train.ipynb #eb12f05a
 LARGE_N = 2_000_000 # from this many ratings on, `fit_recommender` uses the large-data settings
 RANKER_LARGE_N = 500_000 # from this many ratings on, its ranking model gets the large-data settings (16 factors, 5 alternations)
 

@@ -7,7 +7,10 @@ that one visit collects, in one `page.evaluate`, every fact the tests assert on 
 axe-core scan and, at 390, a click on each figure shown smaller than its pixels), so the tests
 themselves only read a dict, and a failure names the page.
 
-    cd /work/main && SITE_DIR=/tmp/siteB .venv/bin/python -m pytest tests -q -p no:cacheprovider
+    cd /work/main && SITE_DIR=/tmp/siteB .venv/bin/python -m pytest tests/site -q -p no:cacheprovider
+
+Every test here carries the `site` marker (test_site.py's `pytestmark`): `pytest tests -m "not site"` runs the library's
+contract tests alone, without a built site, and the site is checked for only when a test of this folder is selected.
 """
 import functools, http.server, os, sys, threading
 from collections import Counter
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent   # tests/site/conftest.py -> the repository
 SITE = Path(os.environ.get('SITE_DIR', ROOT/'docs'/'_site')).resolve()
 ARTIFACTS = ROOT/'test_artifacts'
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
@@ -33,8 +36,14 @@ AXE_LOG: dict[str, list[dict]] = {}  # page (or 'index.html, dark') -> its axe v
 def page_id(name: str) -> str: return name.removesuffix('.html')
 
 
-def pytest_configure(config):
-    if not (SITE/'index.html').is_file():
+HERE = Path(__file__).resolve().parent
+SELECTED = []  # the site's tests that this run selected (after -m, -k and deselection), for the check and the closing summary
+
+
+def pytest_collection_finish(session):
+    "A usage error when a selected test of this folder needs the site and it is not built (a run that deselects them needs none)"
+    SELECTED[:] = [i for i in session.items if HERE in i.path.resolve().parents]
+    if SELECTED and not (SITE/'index.html').is_file():
         raise pytest.UsageError(f'no {SITE}/index.html: build the site (make docs) or point SITE_DIR at a built copy')
 
 
@@ -400,6 +409,7 @@ def dark_index(browser, browser_context_args, site_url) -> dict:
 # ---- the closing summary --------------------------------------------------------------------------
 
 def pytest_terminal_summary(terminalreporter):
+    if not SELECTED: return   # a run without the site's tests (e.g. `-m "not site"`) gets no site summary
     tr = terminalreporter
     totals = Counter()
     if AXE_LOG: tr.write_sep('-', 'axe-core violations by impact (rules per page)')

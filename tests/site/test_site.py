@@ -15,6 +15,8 @@ import pytest
 
 from conftest import CONTRAST_JS, AXE_LOG, PAGES, ROOT, SCREENSHOT_PAGES, SCROLL_TO_FIGURE, VIEWPORTS, axe_scan
 
+pytestmark = pytest.mark.site   # every test of this folder: `pytest tests -m "not site"` leaves them out
+
 SERIOUS = ('serious', 'critical')
 
 
