@@ -11,7 +11,7 @@ TORCH ?= torch==2.14.1 torchvision==0.29.1
 # without dependencies. This is the one place that knows.
 TORCHREC ?= torchrec==1.9.2
 
-.PHONY: setup scale run test unit site check nbs-test results export clean readme docs docs-test bench bench-scale bench-accuracy
+.PHONY: setup scale run test unit site check nbs-test outputs results export clean readme docs docs-test bench bench-scale bench-accuracy
 
 setup: ## fresh venv at .venv, the package with [dev] and [scale], and the data
 	python3 -m venv $(VENV)
@@ -45,6 +45,10 @@ check: ## library and README in sync with the notebooks, notebooks clean
 
 nbs-test: ## run every notebook top to bottom in a fresh kernel (nbdev's test_nb; 2 at a time, longest first, one torch thread each); `#| slow` cells are skipped
 	OMP_NUM_THREADS=1 $(PY) tools/test_nbs.py --n_workers 2
+
+outputs: ## re-run every notebook (or those named: make outputs NBS="13_recommend 20_cli") in place, each in a fresh kernel, skipping `#| slow` cells: fresh saved outputs
+	OMP_NUM_THREADS=1 $(PY) tools/run_nbs.py $(NBS)
+	$(BIN)/nbdev_clean
 
 results: ## re-run, in place, every notebook with `#| slow` cells (the multi-seed tables): refreshes nbs/results/ and the saved outputs
 	for nb in $$(grep -l '"#| slow' nbs/*.ipynb); do echo "$$nb"; OMP_NUM_THREADS=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=7200 "$$nb" || exit 1; done

@@ -12,12 +12,12 @@ ratings collab_train held out (the same file read the same way, `random_split(n,
 loaders split), and runs `collab_lib.evaluate.evaluate_recommender`: RMSE of the model's predictions, and precision,
 recall and NDCG@10 of the served top-10 lists, a block of 512 users at a time (the training movies taken out through the
 model's sparse rated lists, never a users x items matrix), with its peak RSS (`collab_lib.core.peak_rss_gb`). The served
-lists are ranked by the ranking model, which collab_train fits on every rating, held-out ones included: their NDCG is
-optimistic; ndcg10_rating ranks by the rating model, which saw the training split only.
+lists are ranked by the ranking model, which collab_train fits on the training split, as the rating model: ndcg10 is
+theirs; ndcg10_rating ranks by the rating model instead.
 
 Then, on the largest file and its split (collab_lib's `random_split`, 20% held out, seed 42), side by side:
 - the one-process path: the run above (`collab_train`, one epoch, `fit_fast`);
-- the sharded path: `collab_shard --nproc 2` (TorchRec, tables split by rows over 2 processes), and the same code on one
+- the sharded path: `collab_train --nproc 2` (TorchRec, tables split by rows over 2 processes), and the same code on one
   process (`--nproc 1`), with its default settings (chosen by bench/shard_tune.py), recording when each epoch ended;
 - Spark's ALS (`local[2]`), tuned on a carve of the training rows (bench/spark_als.py), then refitted on all of them.
 Each reports seconds per epoch (per iteration for ALS), peak memory per process and valid RMSE; the sharded runs also the
@@ -44,7 +44,7 @@ p.add_argument('--data-dir', default='data/synth')
 p.add_argument('--out', default='bench/results/scale.json')
 p.add_argument('--epochs', type=int, default=1)
 p.add_argument('--threads', type=int, default=1, help='torch threads per run (OMP_NUM_THREADS of the child)')
-p.add_argument('--shard-epochs', type=int, default=None, help="epochs of each sharded run (default: collab_shard's, SHARD_EPOCHS)")
+p.add_argument('--shard-epochs', type=int, default=None, help="epochs of each sharded run (default: the sharded backend's, SHARD_EPOCHS)")
 p.add_argument('--results', default='nbs/results', help="where the side-by-side tables go (the notebook's)")
 p.add_argument('--eval-bs', type=int, default=512, help='users per block of the evaluation (its memory: about eval_bs x n_items x 10 bytes)')
 p.add_argument('--quick', action='store_true', help='stop after training, evaluating and serving at each size: no Spark, no sharded runs')
@@ -110,11 +110,11 @@ paths = [dict(path='one process: collab_train (fit_fast)', processes=1, epochs=a
               best_rmse=big['valid_mse'] ** 0.5, secs_to_spark_rmse=float('nan'), rank_table_share=1.0, total_secs=big['secs'])]
 curves, sharded = [], {}
 for nproc in (2, 1):
-    print(f'\ncollab_shard --nproc {nproc} on {csv}' + (f', {args.shard_epochs} epochs' if args.shard_epochs else '') + ':', flush=True)
+    print(f'\ncollab_train --nproc {nproc} on {csv}' + (f', {args.shard_epochs} epochs' if args.shard_epochs else '') + ':', flush=True)
     r = sharded[nproc] = shard_fresh(csv, data_dir/f'sharded_{nproc}_{big["n_ratings"]}.pth', nproc, args.shard_epochs, env)
     print('\n'.join('  ' + l for l in r['out'].strip().splitlines() if not l.startswith('['))[-2000:], flush=True)
     hit = next((e for e in r['epochs'] if e['valid_mse'] ** 0.5 <= mark), None)
-    paths.append(dict(path=f'sharded: collab_shard --nproc {nproc} (TorchRec)', processes=nproc, epochs=len(r['epochs']),
+    paths.append(dict(path=f'sharded: collab_train --nproc {nproc} (TorchRec)', processes=nproc, epochs=len(r['epochs']),
                       secs_per_epoch=float(np.mean([e['secs'] for e in r['epochs']])), peak_rss_gb=r['peak_rss_gb'],
                       train_peak_rss_gb=r['train_peak_rss_gb'], valid_rmse=r['epochs'][-1]['valid_mse'] ** 0.5,
                       best_rmse=min(e['valid_mse'] for e in r['epochs']) ** 0.5,
@@ -141,7 +141,7 @@ def growth_row(n, r):
                 secs_per_epoch=float(np.mean([e['secs'] for e in r['epochs']])), secs=r['secs'])
 growth = []
 for n in sorted(r['n_ratings'] for r in rows if r['n_ratings'] != big['n_ratings']):   # one epoch at the smaller sizes, for the growth
-    print(f'\ncollab_shard --nproc 2 on {n:,} ratings, one epoch, no ranking model:', flush=True)
+    print(f'\ncollab_train --nproc 2 on {n:,} ratings, one epoch, no ranking model:', flush=True)
     g = shard_fresh(data_dir/f'ratings_{n}.csv', data_dir/f'sharded_2_{n}.pth', 2, 1, env, extra=['--no_ranking'])
     growth.append(growth_row(n, g)); print('  ' + str({k: round(v, 3) if isinstance(v, float) else v for k, v in growth[-1].items()}), flush=True)
 growth.append(growth_row(big['n_ratings'], sharded[2]))

@@ -36,14 +36,14 @@ def train_fresh(csv, out, epochs=1, env=None) -> dict:
 
 
 def shard_fresh(csv, out, nproc, epochs=None, env=None, extra=()) -> dict:
-    """`collab_shard --nproc nproc` (`--epochs epochs`, or its default) on the MovieLens-layout `csv`, saving to `out`: `secs`, `peak_rss_gb` (the largest of any of its
+    """`collab_train --nproc nproc` (`--epochs epochs`, or its default) on the MovieLens-layout `csv`, saving to `out`: `secs`, `peak_rss_gb` (the largest of any of its
     processes over the whole run, gather and ranking model included), `train_peak_rss_gb` (the largest process peak at the end
     of training), `rank_table_share`, `epochs` (each with `since_start`: seconds from the command's start to the epoch's end)"""
     stats = Path(out).with_suffix('.json')
     start = time.time()
-    res = run_measured([BIN/'collab_shard', csv, '--user', 'userId', '--item', 'movieId', '--rating', 'rating', '--nproc', nproc,
+    res = run_measured([BIN/'collab_train', csv, '--user', 'userId', '--item', 'movieId', '--rating', 'rating', '--nproc', nproc,
                         *(['--epochs', epochs] if epochs else []), '--out', out, '--stats', stats, *extra], env)
-    if res['rc']: raise RuntimeError(f'collab_shard failed on {csv} (exit {res["rc"]}):\n{res["out"][-3000:]}')
+    if res['rc']: raise RuntimeError(f'collab_train --nproc failed on {csv} (exit {res["rc"]}):\n{res["out"][-3000:]}')
     info = json.loads(Path(stats).read_text())
     return dict(secs=res['secs'], peak_rss_gb=res['peak_rss_gb'], out=res['out'], model=str(out), rank_table_share=info['rank_table_share'],
                 train_peak_rss_gb=max(r['peak_rss_gb'] for r in info['ranks']), info=info,
@@ -67,7 +67,7 @@ def evaluate_saved(csv, model, valid_pct=0.2, seed=42, k=10, bs=512) -> dict:
     served = evaluate_recommender(rec, valid, k=k, bs=bs)
     res = dict(n_ratings=n, n_valid=served['n_valid'], n_unknown=served['n_unknown'], n_users=served['n_users'], rmse=served['rmse'],
                **{f'{m}{k}': served[f'{m}@{k}'] for m in ('precision', 'recall', 'ndcg')}, read_secs=read_secs)
-    if rec.ranker is not None:   # the rating model's own ranking (the ranking model is trained on the held-out ratings too)
+    if rec.ranker is not None:   # the rating model's own ranking, beside the served lists'
         res[f'ndcg{k}_rating'] = evaluate_recommender(rec, valid, k=k, bs=bs, use_ranker=False)[f'ndcg@{k}']
     return dict(res, secs=time.perf_counter() - t, peak_rss_gb=peak_rss_gb(), bs=bs)
 

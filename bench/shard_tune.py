@@ -2,8 +2,8 @@
 
 Protocol: the synthetic 5M-rating file (MovieLens-25M-shaped, written by `make bench-scale` under data/synth/), split like
 every run of the project (`random_split`, 20% held out, seed 42); only the training 80% is used here. It is split again,
-80/20 with seed 0, by `shard_train` itself, and each setting of the grid trains on the first part and is scored on the second
-after every epoch. One process: `shard_train` in one process equals two to within float rounding (nbs/18a_sharded.ipynb).
+80/20 with seed 0, by the sharded backend itself, and each setting of the grid trains on the first part and is scored on the second
+after every epoch. One process: the sharded backend in one process equals two to within float rounding (nbs/18a_sharded.ipynb).
 Writes nbs/results/18a_sharded_tune.csv (n_factors, lr, wd, epoch, valid_mse, secs), atomically."""
 import argparse, itertools, sys, time, warnings
 from pathlib import Path
@@ -12,7 +12,7 @@ import pandas as pd, torch
 from collab_lib.core import atomic_path
 from collab_lib.ratings import read_ratings
 from collab_lib.ratings import random_split
-from collab_lib.sharded import shard_train
+from collab_lib.train import fit_recommender
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument('--csv', default='data/synth/ratings_5000000.csv')
@@ -31,7 +31,7 @@ fit = df.iloc[tr.numpy()].reset_index(drop=True); del df
 rows = []
 for nf, lr, wd in itertools.product(args.n_factors, args.lr, args.wd):
     t = time.perf_counter()
-    _, info = shard_train(fit, n_factors=nf, epochs=args.epochs, lr=lr, wd=wd, seed=0, ranking=False, quiet=True)
+    _, info = fit_recommender(fit, n_factors=nf, epochs=args.epochs, lr=lr, wd=wd, seed=0, ranking=False, backend='sharded')
     rows += [dict(n_factors=nf, lr=lr, wd=wd, epoch=e['epoch'] + 1, valid_mse=e['valid_mse'], secs=e['secs']) for e in info['epochs']]
     print(f"n_factors={nf} lr={lr:g} wd={wd:g}: " + ' '.join(f"{e['valid_mse']:.4f}" for e in info['epochs']) + f" ({time.perf_counter() - t:.0f} s)", flush=True)
 with atomic_path(args.out) as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BOOK_RESULTS', 'protocol_run', 'results_row']
 
-# %% ../nbs/61_course.ipynb #a5676ded
+# %% ../nbs/61_course.ipynb #5d687f95
 import time
 from fastai.collab import *
 from fastai.tabular.all import *
@@ -13,7 +13,7 @@ from .loaders import CollabTensorDataLoaders
 from .learner import FastLearner, ForeachAdam, PlainMSELossFlat
 from .core import seeded_rng
 
-# %% ../nbs/61_course.ipynb #af11de8d
+# %% ../nbs/61_course.ipynb #7bf408d8
 def protocol_run(ratings, # the ratings, with `item_name` as items
                  make, # `make(dls)`: the model, or a ready `Learner` (e.g. `collab_learner(dls, ...)`)
                  seed=42, # seeds the split, and PyTorch's generator for `make` and the training (`seeded_rng`)
@@ -27,16 +27,17 @@ def protocol_run(ratings, # the ratings, with `item_name` as items
                 ) -> Learner: # the trained `Learner`, with `fit_seconds`
     "One run of Part I's protocol, quietly; the `Learner` after `fit_one_cycle`, its wall time in `fit_seconds`"
     dls = dls_fn(ratings, seed) if dls_fn else CollabTensorDataLoaders.from_df(ratings, item_name=item_name, bs=bs, seed=seed)
-    with seeded_rng(seed): learn = make(dls)
-    if not isinstance(learn, Learner):
-        learn = (FastLearner(dls, learn, loss_func=PlainMSELossFlat(), opt_func=ForeachAdam) if fast
-                 else Learner(dls, learn, loss_func=MSELossFlat()))
-    t = time.perf_counter()
-    with learn.no_bar(), learn.no_logging(), seeded_rng(seed + 1): learn.fit_one_cycle(epochs, lr, wd=wd)
-    learn.fit_seconds = time.perf_counter() - t
+    with seeded_rng(seed):   # one seeded stream for the model's initial weights and the training, as `set_seed(seed)` gave
+        learn = make(dls)
+        if not isinstance(learn, Learner):
+            learn = (FastLearner(dls, learn, loss_func=PlainMSELossFlat(), opt_func=ForeachAdam) if fast
+                     else Learner(dls, learn, loss_func=MSELossFlat()))
+        t = time.perf_counter()
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr, wd=wd)
+        learn.fit_seconds = time.perf_counter() - t
     return learn
 
-# %% ../nbs/61_course.ipynb #1ea8f0d7
+# %% ../nbs/61_course.ipynb #208b3b8a
 BOOK_RESULTS = {  # the book's (valid MSE, train MSE) after fit_one_cycle(5, 5e-3), bs=64, 50 factors
     'DotProduct':                      (0.884, 0.361),
     'DotProduct + sigmoid_range':      (0.878, 0.378),
@@ -48,7 +49,7 @@ BOOK_RESULTS = {  # the book's (valid MSE, train MSE) after fit_one_cycle(5, 5e-
     'collab_learner(use_nn=True), wd=0.1': (0.865, 0.782),
 }
 
-# %% ../nbs/61_course.ipynb #88cbdf47
+# %% ../nbs/61_course.ipynb #623f3c3e
 def results_row(learn, # a trained `Learner`
                 name, # the model's name, a key of `BOOK_RESULTS`
                 seed=None # the run's seed, recorded in the row

@@ -49,8 +49,8 @@ def _book(df, arch):
 
 def _sharded(df):
     pytest.importorskip('torchrec'); pytest.importorskip('fbgemm_gpu')
-    from collab_lib.sharded import shard_train
-    rec, info = shard_train(df, n_factors=8, epochs=2, ranking=False, quiet=True, seed=0)
+    from collab_lib.train import fit_recommender
+    rec, info = fit_recommender(df, n_factors=8, epochs=2, ranking=False, seed=0, backend='sharded')
     rec.shard_info = info
     return rec
 
@@ -293,13 +293,13 @@ def test_bayesian_mf(encoded):
 # ---- the sharded backend on one process equals the one-process model it gathers into -------------------
 
 def test_sharded_equals_one_process(trained, ratings):
-    "shard_train on one process: the gathered plain model reproduces the validation MSE that the sharded model reported"
+    "The sharded backend on one process: the gathered plain model reproduces the validation MSE that the sharded model reported"
     import torch.distributed as dist
     from collab_lib.loaders import CollabTensorDataLoaders
     rec = trained('sharded')
     info = rec.shard_info
     assert info['world_size'] == 1 and info['rank_table_share'] == 1.0 and not dist.is_initialized()
-    dls = CollabTensorDataLoaders.from_df(ratings, 0.2, 'user', 'item', 'rating', seed=0, bs=info['bs'])   # shard_train's split
+    dls = CollabTensorDataLoaders.from_df(ratings, 0.2, 'user', 'item', 'rating', seed=0, bs=info['bs'])   # the sharded backend's split
     assert list(dls.classes['user']) == rec.classes['user'] and list(dls.classes['item']) == rec.classes['item']
     x, y = dls.valid.dataset.x, dls.valid.dataset.y
     with torch.no_grad(): mse = float(((rec.model(x.long()).view(-1) - y.view(-1))**2).mean())
