@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BOOK_RESULTS', 'protocol_run', 'results_row']
 
-# %% ../nbs/61_course.ipynb #5d687f95
+# %% ../nbs/61_course.ipynb #9b52599d
 import time
 from fastai.collab import *
 from fastai.tabular.all import *
@@ -13,7 +13,7 @@ from .loaders import CollabTensorDataLoaders
 from .learner import FastLearner, ForeachAdam, PlainMSELossFlat
 from .core import seeded_rng
 
-# %% ../nbs/61_course.ipynb #7bf408d8
+# %% ../nbs/61_course.ipynb #16cba8b0
 def protocol_run(ratings, # the ratings, with `item_name` as items
                  make, # `make(dls)`: the model, or a ready `Learner` (e.g. `collab_learner(dls, ...)`)
                  seed=42, # seeds the split, and PyTorch's generator for `make` and the training (`seeded_rng`)
@@ -37,7 +37,7 @@ def protocol_run(ratings, # the ratings, with `item_name` as items
         learn.fit_seconds = time.perf_counter() - t
     return learn
 
-# %% ../nbs/61_course.ipynb #208b3b8a
+# %% ../nbs/61_course.ipynb #b3bc528f
 BOOK_RESULTS = {  # the book's (valid MSE, train MSE) after fit_one_cycle(5, 5e-3), bs=64, 50 factors
     'DotProduct':                      (0.884, 0.361),
     'DotProduct + sigmoid_range':      (0.878, 0.378),
@@ -49,7 +49,7 @@ BOOK_RESULTS = {  # the book's (valid MSE, train MSE) after fit_one_cycle(5, 5e-
     'collab_learner(use_nn=True), wd=0.1': (0.865, 0.782),
 }
 
-# %% ../nbs/61_course.ipynb #623f3c3e
+# %% ../nbs/61_course.ipynb #3a155805
 def results_row(learn, # a trained `Learner`
                 name, # the model's name, a key of `BOOK_RESULTS`
                 seed=None # the run's seed, recorded in the row

@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['plot_epoch_losses', 'top_biases', 'plot_item_pca', 'nearest_items', 'representative_user', 'rating_concentration']
 
-# %% ../nbs/56_interpret.ipynb #f3473fa2
+# %% ../nbs/56_interpret.ipynb #e8dc6881
 import numpy as np, pandas as pd, torch
 from torch import nn
 import matplotlib.pyplot as plt
 from .models import embedding_weights
 from fastcore.foundation import L
 
-# %% ../nbs/56_interpret.ipynb #4154d38c
+# %% ../nbs/56_interpret.ipynb #cc1d0795
 def plot_epoch_losses(learn, # a trained `Learner` (its recorder's values)
                       ax=None, # the axes to draw on; `None`: a new figure
                       title=None # title of the plot, if any
@@ -26,7 +26,7 @@ def plot_epoch_losses(learn, # a trained `Learner` (its recorder's values)
     if title: ax.set_title(title)
     return ax
 
-# %% ../nbs/56_interpret.ipynb #248a0011
+# %% ../nbs/56_interpret.ipynb #5ef8bf86
 def top_biases(model, # a trained model with item biases
                classes, # the item names, one per row (`dls.classes[item]`)
                n=5, # how many
@@ -36,7 +36,7 @@ def top_biases(model, # a trained model with item biases
     idxs = embedding_weights(model)[1].argsort(descending=highest)[:n]
     return L(classes[int(i)] for i in idxs)
 
-# %% ../nbs/56_interpret.ipynb #218af8d4
+# %% ../nbs/56_interpret.ipynb #260bd98d
 def plot_item_pca(factors, # item factors, one row per item
                   names, # the items' names, in the same order
                   n_labels=6, # how many items to label at each end of each axis (fewer where a label would overlap another)
@@ -62,7 +62,7 @@ def plot_item_pca(factors, # item factors, one row per item
         else: placed.append(bb); ax.scatter(X[i:i+1], Y[i:i+1], s=20, color=t.get_color(), zorder=4)
     return ax
 
-# %% ../nbs/56_interpret.ipynb #da14904c
+# %% ../nbs/56_interpret.ipynb #fd6ac633
 def nearest_items(factors, # item factors, one row per item
                   classes, # the items' names, in the same order
                   item, # name of the item to start from
@@ -80,14 +80,14 @@ def nearest_items(factors, # item factors, one row per item
     idxs = order[:n]
     return pd.DataFrame({'item': [classes[int(i)] for i in idxs], 'similarity': sims[idxs].numpy().round(3)})
 
-# %% ../nbs/56_interpret.ipynb #5485da5c
+# %% ../nbs/56_interpret.ipynb #77a30f58
 def representative_user(model # a trained model with user factors
                        ) -> int: # the user's row in the model
     "Index of the user whose factors are closest (Euclidean) to the mean user's"
     u_fac, _ = embedding_weights(model, 'user')
     return int((u_fac[1:] - u_fac[1:].mean(0)).norm(dim=1).argmin()) + 1
 
-# %% ../nbs/56_interpret.ipynb #e7c679ea
+# %% ../nbs/56_interpret.ipynb #8551a32b
 def rating_concentration(ratings, # the ratings table
                          user='user', # name of the user column
                          shares=(0.01, 0.05, 0.1, 0.2, 0.5) # shares of the users, most active first

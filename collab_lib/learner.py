@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['PlainLoss', 'PlainMSELossFlat', 'ForeachAdam', 'FastLearner', 'scale_hparams', 'fit_fast', 'RatingCrossEntropy']
 
-# %% ../nbs/54_learner.ipynb #ae33c6b7
+# %% ../nbs/54_learner.ipynb #29e3f85b
 import contextlib
 from fastai.collab import *
 from fastai.tabular.all import *
 from .core import seeded_rng
 
-# %% ../nbs/54_learner.ipynb #c5b41809
+# %% ../nbs/54_learner.ipynb #30209496
 class PlainLoss(BaseLoss):
     "A fastai `BaseLoss` that works on plain `Tensor`s: no `TensorBase` wrapping, so no Python `__torch_function__` on each op"
     def _contiguous(self, x): return x.transpose(self.axis, -1).contiguous() if isinstance(x, Tensor) else x
@@ -24,7 +24,7 @@ def PlainMSELossFlat(*args, # passed to `nn.MSELoss`
     "`MSELossFlat` that returns a plain `Tensor`: same value, less overhead per batch"
     return PlainLoss(nn.MSELoss, *args, axis=axis, floatify=floatify, is_2d=False, **kwargs)
 
-# %% ../nbs/54_learner.ipynb #8b7c4974
+# %% ../nbs/54_learner.ipynb #7ee8a9bc
 class ForeachAdam(Optimizer):
     "fastai's `Adam` (decoupled weight decay, same hyper-parameters and state) with each step done by `torch._foreach_*` ops over all parameters"
     def __init__(self, params, # the parameters, or parameter groups, to train
@@ -59,7 +59,7 @@ class ForeachAdam(Optimizer):
             torch._foreach_sqrt_(den); torch._foreach_add_(den, eps)  # `adam_step`
             torch._foreach_addcdiv_(ps, ga, den, [-lr / debias(mom, 1-mom, s['step']) for s in sts])
 
-# %% ../nbs/54_learner.ipynb #0e6a42ac
+# %% ../nbs/54_learner.ipynb #eab89269
 class FastLearner(Learner):
     "A `Learner` that sends each event only to the callbacks that define it (worked out once per set of callbacks)"
     def __call__(self, event_name):
@@ -75,7 +75,7 @@ class FastLearner(Learner):
             cbs = self._event_cbs[event_name] = [cb for cb in self.cbs.sorted('order') if event_name == 'after_fit' or hasattr(cb, event_name)]
         for cb in cbs: cb(event_name)
 
-# %% ../nbs/54_learner.ipynb #14b263c0
+# %% ../nbs/54_learner.ipynb #b1efc5ea
 def scale_hparams(bs, # the batch size to train with
                   lr=5e-3, # learning rate at `base_bs`
                   wd=0.1, # weight decay at `base_bs` (`None` stays `None`)
@@ -85,7 +85,7 @@ def scale_hparams(bs, # the batch size to train with
     k = bs / base_bs
     return lr * k**0.4, (None if wd is None else wd * k**0.6)
 
-# %% ../nbs/54_learner.ipynb #0e0f52a6
+# %% ../nbs/54_learner.ipynb #7b33fa7b
 def fit_fast(dls, # the `DataLoaders` to train on
              model, # the model to train
              epochs=5, # epochs of `fit_one_cycle`
@@ -106,7 +106,7 @@ def fit_fast(dls, # the `DataLoaders` to train on
         learn.fit_one_cycle(epochs, lr, wd=wd)
     return learn
 
-# %% ../nbs/54_learner.ipynb #d9bddee0
+# %% ../nbs/54_learner.ipynb #9087bc94
 class RatingCrossEntropy(CrossEntropyLossFlat):
     "`CrossEntropyLossFlat` for float ratings `low`, `low+1`, ...: rating `r` is class `r - low`"
     def __init__(self, low=1, # the lowest rating, class 0

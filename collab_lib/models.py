@@ -7,21 +7,21 @@ __all__ = ['to_range', 'embedding', 'DotBias', 'EmbeddingMLP', 'embedding_weight
            'serving_model', 'model_arch', 'build_model', 'predict_batched', 'OrdinalDotProductBias', 'rating_probs',
            'expected_rating']
 
-# %% ../nbs/55_models.ipynb #7f41374a
+# %% ../nbs/55_models.ipynb #7d587bb7
 from functools import partial
 import numpy as np, torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from fastcore.basics import ifnone
 
-# %% ../nbs/55_models.ipynb #1c36fbbc
+# %% ../nbs/55_models.ipynb #48ba6bf4
 def to_range(x, # model outputs
              y_range=None # `(low, high)`, or `None`
             ) -> Tensor: # `x` squashed into `y_range`, or `x` unchanged
     "`sigmoid_range(x, *y_range)` (fastai's: `sigmoid(x) * (high - low) + low`), or `x` itself when `y_range` is `None`"
     return x if y_range is None else torch.sigmoid(x) * (y_range[1] - y_range[0]) + y_range[0]
 
-# %% ../nbs/55_models.ipynb #5baea7aa
+# %% ../nbs/55_models.ipynb #931cea22
 def embedding(n_rows, # number of rows (users or items, `#na#` included)
               n_cols # the width of each row
              ) -> nn.Embedding: # an `(n_rows, n_cols)` table
@@ -30,7 +30,7 @@ def embedding(n_rows, # number of rows (users or items, `#na#` included)
     with torch.no_grad(): e.weight.normal_().fmod_(2).mul_(0.01)
     return e
 
-# %% ../nbs/55_models.ipynb #39c5cd54
+# %% ../nbs/55_models.ipynb #006929c1
 class DotBias(nn.Module):
     "Dot product of a user's and an item's factors plus their biases (optional), in `y_range`: the library's own rating model"
     def __init__(self, n_users, # rows of the user table (`#na#` included)
@@ -51,7 +51,7 @@ class DotBias(nn.Module):
         if self.user_bias is not None: res = res + self.user_bias(u) + self.movie_bias(i)
         return to_range(res, self.y_range)
 
-# %% ../nbs/55_models.ipynb #090a74d5
+# %% ../nbs/55_models.ipynb #2ea48efe
 def _layer(spec):
     "A plain layer from its spec: `('lin', n_in, n_out, bias)`, `('bn', n)` or `('relu',)`"
     kind, *a = spec
@@ -74,7 +74,7 @@ class EmbeddingMLP(nn.Module):
                ) -> Tensor: # `(n, n_out)` outputs of the last layer, in `y_range`
         return to_range(self.layers(torch.cat([self.user_factors(x[:, 0]), self.item_factors(x[:, 1])], 1)), self.y_range)
 
-# %% ../nbs/55_models.ipynb #9235df4f
+# %% ../nbs/55_models.ipynb #1b7201d8
 def _w(o): return (o.weight if isinstance(o, nn.Embedding) else o).detach().cpu()
 
 _WEIGHT_NAMES = {'user': [('user_factors', 'user_bias'), ('u_weight', 'u_bias')],
@@ -93,7 +93,7 @@ def embedding_weights(model, # a course model, fastai's `EmbeddingDotBias` or `E
         return _w(f), (None if b is None else _w(b).view(-1))
     raise TypeError(f'{type(model).__name__} has no {side} embedding (looked for {", ".join(f for f, _ in _WEIGHT_NAMES[side])})')
 
-# %% ../nbs/55_models.ipynb #e064970e
+# %% ../nbs/55_models.ipynb #9aac50b0
 def predict_for_user_weights(model, # a dot-product model (see `embedding_weights`)
                              u_fac, # the user's factors, `(d,)`
                              u_bias, # the user's bias
@@ -104,14 +104,14 @@ def predict_for_user_weights(model, # a dot-product model (see `embedding_weight
     res = i_fac @ u_fac + u_bias + (0 if i_bias is None else i_bias)
     return to_range(res, y_range)
 
-# %% ../nbs/55_models.ipynb #14ccc4df
+# %% ../nbs/55_models.ipynb #b58161eb
 def mean_user(model # a dot-product model (see `embedding_weights`)
              ) -> tuple: # `(factors, bias)`: a `(d,)` tensor and a scalar tensor
     "Factors and bias of the average user of `model` (row 0, fastai's `#na#`, left out); the bias is 0 for a model without biases"
     u_fac, u_bias = embedding_weights(model, 'user')
     return u_fac[1:].mean(0), (torch.zeros(()) if u_bias is None else u_bias[1:].mean())
 
-# %% ../nbs/55_models.ipynb #b1bee6ba
+# %% ../nbs/55_models.ipynb #2d51921f
 def _flat_layers(mods):
     "Specs and modules of the layers in `mods` (nested `Sequential`s flattened), dropout left out; and the `y_range` of a final `SigmoidRange`"
     specs, plain, y_range = [], [], None
@@ -148,7 +148,7 @@ def serving_model(model # a trained rating model: the course's, fastai's `Embedd
         if ub is not None: m.user_bias.weight.copy_(ub[:, None]); m.movie_bias.weight.copy_(mb[:, None])
     return m.eval()
 
-# %% ../nbs/55_models.ipynb #71b9921c
+# %% ../nbs/55_models.ipynb #1329e28a
 _ARCHS = {'DotBias': DotBias, 'EmbeddingMLP': EmbeddingMLP}
 
 def model_arch(model # a serving model (see `serving_model`)
@@ -162,7 +162,7 @@ def model_arch(model # a serving model (see `serving_model`)
                                     layers=[list(s) for s in model.specs], y_range=model.y_range)
     raise TypeError(f'cannot save a {type(model).__name__}: turn it into a serving model with `serving_model` first')
 
-# %% ../nbs/55_models.ipynb #70d05ffe
+# %% ../nbs/55_models.ipynb #26843dfc
 def build_model(name, # a class name from `model_arch`
                 kwargs # its constructor arguments
                ) -> nn.Module: # the new model, freshly initialised
@@ -170,7 +170,7 @@ def build_model(name, # a class name from `model_arch`
     if name not in _ARCHS: raise TypeError(f'unknown model class {name!r}: known models are {", ".join(_ARCHS)}')
     return _ARCHS[name](**kwargs)
 
-# %% ../nbs/55_models.ipynb #b6afb4fa
+# %% ../nbs/55_models.ipynb #acbe4ad0
 def predict_batched(model, # any model of the course
                     x, # encoded `(user, item)` pairs, `(n, 2)`
                     bs=200_000, # pairs per forward pass
@@ -184,7 +184,7 @@ def predict_batched(model, # any model of the course
         outs = [fn(model(x[i:i+bs].to(dev).long())).cpu() for i in range(0, len(x), bs)]
     return torch.cat(outs) if outs else torch.zeros(0)
 
-# %% ../nbs/55_models.ipynb #32a3c9e2
+# %% ../nbs/55_models.ipynb #9d5a1400
 class OrdinalDotProductBias(nn.Module):
     "`DotProductBias`'s score cut by per-user ordered thresholds into `n_classes` ratings; returns log-probabilities"
     def __init__(self, n_users, # rows of the user table
@@ -209,7 +209,7 @@ class OrdinalDotProductBias(nn.Module):
         cdf = torch.cat([torch.zeros_like(s), cdf, torch.ones_like(s)], 1)
         return (cdf[:,1:] - cdf[:,:-1]).clamp_min(1e-8).log()
 
-# %% ../nbs/55_models.ipynb #c399c46f
+# %% ../nbs/55_models.ipynb #3cd80f7b
 def rating_probs(model, # a model returning one row of logits per (user, item) pair
                  x, # encoded `(user, item)` pairs, `(n, 2)`
                  bs=100_000 # pairs per forward pass
@@ -217,7 +217,7 @@ def rating_probs(model, # a model returning one row of logits per (user, item) p
     "Softmax probabilities of every class for the encoded pairs `x`, by `predict_batched` (chunks of `bs`, no gradients)"
     return predict_batched(model, x, bs, partial(F.softmax, dim=-1))
 
-# %% ../nbs/55_models.ipynb #6e2acf3a
+# %% ../nbs/55_models.ipynb #36b70e1c
 def expected_rating(probs, # class probabilities, one row per prediction
                     low=1 # the rating of class 0
                    ) -> Tensor: # one expected rating per row of `probs`

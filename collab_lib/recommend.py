@@ -6,7 +6,7 @@
 __all__ = ['RECOMMENDER_FORMAT', 'FOLDIN_LAMBDA', 'Recommender', 'read_saved', 'rating_logits', 'ridge', 'fold_in',
            'ItemFromMetadata', 'item_targets', 'predict_new_items']
 
-# %% ../nbs/57_recommend.ipynb #2be9c777
+# %% ../nbs/57_recommend.ipynb #b49e9b00
 import warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -18,7 +18,7 @@ from .ratings import encode, group_rows
 from .models import *
 from .ranking import GradedALS, is_liked
 
-# %% ../nbs/57_recommend.ipynb #ce913d16
+# %% ../nbs/57_recommend.ipynb #99169d16
 def _rated_csr(u, i, n_users):
     "Items `i` grouped by user `u` (rows `1..n_users-1`; pairs with a 0 left out): `(starts, items)`"
     keep = (u > 0) & (i > 0)
@@ -33,7 +33,7 @@ def _check_ids(values, classes, o2i, name):
         raise DataError(f'none of the ratings\' {name} ids is known to the model: the ratings hold {type(v).__name__} ids '
                         f'such as {getattr(v, "item", lambda: v)()!r}, the model {type(c).__name__} ids such as {getattr(c, "item", lambda: c)()!r}')
 
-# %% ../nbs/57_recommend.ipynb #9648db5e
+# %% ../nbs/57_recommend.ipynb #af3ae4fc
 class Recommender:
     "Recommendations, similar items and predictions from a trained `model`, by the original ids of the ratings"
     def __init__(self, model, # a trained rating model, kept in its plain PyTorch form (`serving_model`)
@@ -75,7 +75,7 @@ class Recommender:
         r = '' if self.ranker is None else f', ranked by {type(self.ranker).__name__}'
         return f'{type(self).__name__}({type(self.model).__name__}, {len(self.u2i)} users, {len(self.i2i)} items{r})'
 
-# %% ../nbs/57_recommend.ipynb #768a12e8
+# %% ../nbs/57_recommend.ipynb #a272c8ee
 @patch(cls_method=True)
 def from_dls(cls:Recommender, model, # a trained model (see `model_arch`)
              dls, # the `DataLoaders` it was trained on
@@ -103,7 +103,7 @@ def from_learner(cls:Recommender, learn, # a trained `Learner` (`fit_fast`, `col
     model = learn.model.module if isinstance(learn.model, nn.parallel.DistributedDataParallel) else learn.model
     return cls.from_dls(model, learn.dls, ratings, title_name, y_range)
 
-# %% ../nbs/57_recommend.ipynb #c5e168d4
+# %% ../nbs/57_recommend.ipynb #4b17fd52
 def _as_id(v, example):
     "`v` as the type of the ids (`example`): text typed on a command line becomes a number when the ids are numbers"
     if isinstance(v, str) and isinstance(example, (int, np.integer)):
@@ -125,7 +125,7 @@ def _idx(self:Recommender, values, name):
         raise KeyError(f'unknown {name} {bad!r}: not among the {len(o2i):,} {name}s the model was trained on')
     return torch.tensor(idx, dtype=torch.long)
 
-# %% ../nbs/57_recommend.ipynb #a6d11f43
+# %% ../nbs/57_recommend.ipynb #aa5adfda
 @patch
 def predict(self:Recommender, pairs # a DataFrame with the user and item columns, original ids
            ) -> pd.Series: # `predicted`, one rating per row of `pairs`
@@ -134,7 +134,7 @@ def predict(self:Recommender, pairs # a DataFrame with the user and item columns
     x = torch.stack([self._idx(pairs[n], n) for n in (self.user_name, self.item_name)], 1)
     return pd.Series(predict_batched(self.model, x).numpy(), index=pairs.index, name='predicted')
 
-# %% ../nbs/57_recommend.ipynb #f2fdbf65
+# %% ../nbs/57_recommend.ipynb #9c45c2f7
 @patch
 def _table(self:Recommender, idxs, values, col):
     "A DataFrame of the items at rows `idxs` (with titles, if known) and `values` in column `col`"
@@ -144,7 +144,7 @@ def _table(self:Recommender, idxs, values, col):
     df[col] = np.asarray(values)
     return df
 
-# %% ../nbs/57_recommend.ipynb #f12b3c72
+# %% ../nbs/57_recommend.ipynb #d889ac66
 @patch
 def scores(self:Recommender, user # original id of a user the model knows
           ) -> Tensor: # one predicted rating per item row
@@ -154,7 +154,7 @@ def scores(self:Recommender, user # original id of a user the model knows
     res = predict_batched(self.model, torch.stack([u.expand(n-1), torch.arange(1, n)], 1))
     return torch.cat([res.new_tensor([float('nan')]), res])
 
-# %% ../nbs/57_recommend.ipynb #925f4905
+# %% ../nbs/57_recommend.ipynb #620bc1b3
 @patch
 def _top(self:Recommender, scores, exclude=(), n=10, col='predicted',
          also=None): # optional {column: values of every row} shown next to `col`
@@ -181,7 +181,7 @@ def recommend(self:Recommender, user, # original id of a user the model knows
     row = int(self._idx([user], self.user_name))
     return self._ranked(self.scores(user), None if self.ranker is None else self.ranker.scores([row])[0], self.rated(row), n)
 
-# %% ../nbs/57_recommend.ipynb #bb7fd49b
+# %% ../nbs/57_recommend.ipynb #eea47f21
 @patch
 def similar(self:Recommender, item, # original id of an item the model knows
             n=5 # how many (at most all the other items)
@@ -192,7 +192,7 @@ def similar(self:Recommender, item, # original id of an item the model knows
     sims = torch.cat([torch.tensor([float('nan')]), F.cosine_similarity(fac[1:], fac[row][None], dim=1)])
     return self._top(sims, [row], n, col='similarity').round({'similarity': 3})
 
-# %% ../nbs/57_recommend.ipynb #8a246c5c
+# %% ../nbs/57_recommend.ipynb #58f9f9f0
 RECOMMENDER_FORMAT = 'collab_lib.Recommender/3'   # /3: plain PyTorch models (`DotBias`, `EmbeddingMLP`) and plain id lists
 
 def read_saved(path # a file written by `Recommender.save`
@@ -209,7 +209,7 @@ def read_saved(path # a file written by `Recommender.save`
         raise DataError(f'{path} was not written by collab_train / Recommender.save (format {found!r}, expected {RECOMMENDER_FORMAT!r})')
     return d
 
-# %% ../nbs/57_recommend.ipynb #18d7397c
+# %% ../nbs/57_recommend.ipynb #d25ba8ff
 def _plain(o): return o.item() if isinstance(o, np.generic) else o
 
 @patch
@@ -227,7 +227,7 @@ def save(self:Recommender, path # file to write
     with atomic_path(path) as tmp: torch.save(d, tmp)
     return Path(path)
 
-# %% ../nbs/57_recommend.ipynb #adccfeee
+# %% ../nbs/57_recommend.ipynb #7cf45f7f
 @patch(cls_method=True)
 def load(cls:Recommender, path, # a file written by `Recommender.save`
          device='cpu', # device the model is built on (`serving_model` then moves it to the CPU)
@@ -243,7 +243,7 @@ def load(cls:Recommender, path, # a file written by `Recommender.save`
                titles=None if d['titles'] is None else dict(zip(*d['titles'])), rated=(d['rated_starts'].numpy(), d['rated_items'].numpy()),
                ranker=None if d.get('ranker') is None else GradedALS.from_state(d['ranker']))
 
-# %% ../nbs/57_recommend.ipynb #cd24a3e0
+# %% ../nbs/57_recommend.ipynb #f8387d0c
 def rating_logits(r, # ratings
                   y_range=(0, 5.5), # the model's `y_range`; `None`: no sigmoid, ratings are used as they are
                   eps=0.02 # clip `(r-lo)/(hi-lo)` into `[eps, 1-eps]`
@@ -254,7 +254,7 @@ def rating_logits(r, # ratings
     p = ((r - y_range[0]) / (y_range[1] - y_range[0])).clamp(eps, 1-eps)
     return torch.log(p / (1-p))
 
-# %% ../nbs/57_recommend.ipynb #9092e499
+# %% ../nbs/57_recommend.ipynb #5a200d5b
 FOLDIN_LAMBDA = 10. # chosen on held-out validation users for the book's model (50 factors, wd=0.1), see below
 
 def ridge(X, # inputs, one row per example
@@ -283,7 +283,7 @@ def fold_in(model, # a trained dot-product model (item factors and, optionally, 
     w = ridge(X, t, lam, w0)
     return w[:-1], w[-1]
 
-# %% ../nbs/57_recommend.ipynb #d21a9c48
+# %% ../nbs/57_recommend.ipynb #68f6f369
 @patch
 def _rated_pairs(self:Recommender, pairs, rating_name='rating'):
     "Model rows and ratings from `pairs`: a dict {item: rating}, a list of (item, rating), or a DataFrame"
@@ -298,7 +298,7 @@ def _rated_pairs(self:Recommender, pairs, rating_name='rating'):
     if out.any(): raise ValueError(f'rating {r[out][0].item():g} of {self.item_name} {items[int(out.nonzero()[0])]!r} is outside the range of the ratings, {lo:g} to {hi:g}')
     return self._idx(items, self.item_name), r
 
-# %% ../nbs/57_recommend.ipynb #32bc5ab7
+# %% ../nbs/57_recommend.ipynb #b42a4461
 @patch
 def fold_in_user(self:Recommender, pairs, # (item, rating) pairs by original ids: a dict, a list of tuples or a DataFrame
                  lam=FOLDIN_LAMBDA, # ridge penalty of `fold_in`
@@ -308,7 +308,7 @@ def fold_in_user(self:Recommender, pairs, # (item, rating) pairs by original ids
     items, r = self._rated_pairs(pairs, rating_name)
     return fold_in(self.model, items, r, lam, y_range=self.y_range)
 
-# %% ../nbs/57_recommend.ipynb #bacd1e17
+# %% ../nbs/57_recommend.ipynb #6a4b91eb
 @patch
 def recommend_for_ratings(self:Recommender, pairs, # (item, rating) pairs of a new user, by original ids
                           n=10, # how many items
@@ -322,7 +322,7 @@ def recommend_for_ratings(self:Recommender, pairs, # (item, rating) pairs of a n
              else self.ranker.V @ self.ranker.fold_in(items.numpy(), is_liked(r.numpy(), self.rating_range)))
     return self._ranked(torch.cat([s.new_tensor([float('nan')]), s[1:]]), score, items.numpy(), n)
 
-# %% ../nbs/57_recommend.ipynb #cff7c41b
+# %% ../nbs/57_recommend.ipynb #c3a1a908
 class ItemFromMetadata:
     "Ridge regression from item features to the factors and bias of a trained dot-product model"
     def __init__(self, lam=10. # ridge penalty (the intercept is not penalised)
@@ -338,7 +338,7 @@ class ItemFromMetadata:
                ) -> Tensor: # predicted factors and bias (last column), one row per item
         return (torch.as_tensor(np.asarray(X), dtype=torch.float32) - self.x_mean)@self.W + self.y_mean
 
-# %% ../nbs/57_recommend.ipynb #ac930202
+# %% ../nbs/57_recommend.ipynb #f19c862f
 def item_targets(model, # a trained dot-product model
                  classes # its item classes, `#na#` first
                 ) -> pd.DataFrame: # one row per item, the bias as last column
@@ -347,7 +347,7 @@ def item_targets(model, # a trained dot-product model
     Y = torch.cat([fac, (torch.zeros(len(fac)) if bias is None else bias)[:, None]], 1)[1:]
     return pd.DataFrame(Y.numpy(), index=pd.Index(list(classes[1:]), name='item'))
 
-# %% ../nbs/57_recommend.ipynb #9c2a3d34
+# %% ../nbs/57_recommend.ipynb #2e86ac75
 def predict_new_items(model, # a trained dot-product model
                       user_idx, # the users' rows in the model, one per pair
                       item_wb, # predicted factors and bias (last column) of the new items, one row per pair

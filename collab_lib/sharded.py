@@ -256,7 +256,7 @@ def _fit_sharded(ratings, # the ratings: every process passes the same table
         dist.barrier()   # no process leaves while process 0 still gathers
     return rec, info
 
-# %% ../nbs/18a_sharded.ipynb #0d294e46
+# %% ../nbs/18a_sharded.ipynb #e391dd5b
 _EPOCH_TAG = '\x1ecollab-epoch '   # a line of process 0's output that carries an epoch's row to the launcher
 
 class RankFailure(ChildProcessError):

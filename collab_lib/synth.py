@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['ML25M_SHAPE', 'ml25m_shape', 'synth_pairs', 'synth_scores', 'synth_ratings', 'write_ratings_csv']
 
-# %% ../nbs/60_synth.ipynb #db25f666
+# %% ../nbs/60_synth.ipynb #b65227fc
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import ifnone
 from .core import atomic_path
 
-# %% ../nbs/60_synth.ipynb #0e41704c
+# %% ../nbs/60_synth.ipynb #d658f63f
 ML25M_SHAPE = dict(n_ratings=25_000_095, n_users=162_541, n_items=59_047)
 
 def ml25m_shape(n_ratings=25_000_095 # number of ratings
@@ -20,7 +20,7 @@ def ml25m_shape(n_ratings=25_000_095 # number of ratings
     k = n_ratings / ML25M_SHAPE['n_ratings']
     return dict(n_ratings=n_ratings, n_users=max(1, round(ML25M_SHAPE['n_users']*k)), n_items=max(1, round(ML25M_SHAPE['n_items']*k)))
 
-# %% ../nbs/60_synth.ipynb #6a79ef66
+# %% ../nbs/60_synth.ipynb #558212ae
 def _draw(rng, p, size, chunk=4_000_000):
     "`size` indices drawn with probabilities `p`, in chunks (int64)"
     return np.concatenate([rng.choice(len(p), min(chunk, size-s), p=p) for s in range(0, size, chunk)] or [np.zeros(0, np.int64)])
@@ -39,7 +39,7 @@ def _fill_missing(col, n, rng):
     col[rng.choice(donors, len(missing), replace=False)] = missing
     return col
 
-# %% ../nbs/60_synth.ipynb #18a44817
+# %% ../nbs/60_synth.ipynb #b3806a67
 def synth_pairs(n_ratings, # number of pairs, at most `n_users * n_items`
                 n_users, # number of users; each gets at least one pair
                 n_items, # number of items; each gets at least one pair
@@ -62,7 +62,7 @@ def synth_pairs(n_ratings, # number of pairs, at most `n_users * n_items`
     o = np.argsort(u.astype(np.int64) * n_items + i, kind='stable')
     return u[o], i[o], p_i
 
-# %% ../nbs/60_synth.ipynb #ad2800ec
+# %% ../nbs/60_synth.ipynb #08567c70
 def synth_scores(u, # user index of each pair
                  i, # item index of each pair
                  p_i, # item popularity (`synth_pairs`): popular items get higher biases
@@ -88,7 +88,7 @@ def synth_scores(u, # user index of each pair
         out[a:a+chunk], sq = r, sq + ((r - t)**2).sum()
     return out, sq / max(1, len(u))
 
-# %% ../nbs/60_synth.ipynb #0ca1758c
+# %% ../nbs/60_synth.ipynb #7aa1dd24
 def synth_ratings(n_ratings=25_000_095, # number of ratings
                   n_users=None, # number of users; default: MovieLens 25M's scaled to `n_ratings` (`ml25m_shape`)
                   n_items=None, # number of items; default: MovieLens 25M's scaled to `n_ratings`
@@ -108,7 +108,7 @@ def synth_ratings(n_ratings=25_000_095, # number of ratings
     df.attrs['planted_mse'] = float(planted)
     return df
 
-# %% ../nbs/60_synth.ipynb #93d04984
+# %% ../nbs/60_synth.ipynb #cadaa8d4
 def write_ratings_csv(df, # ratings with columns userId, movieId, rating, timestamp
                       path # the file to write (its folder is created)
                      ) -> Path: # `path`

@@ -6,7 +6,7 @@
 __all__ = ['LARGE_N', 'RANKER_LARGE_N', 'SHARD_FACTORS', 'SHARD_LR', 'SHARD_WD', 'SHARD_EPOCHS', 'BACKENDS', 'fit_bs',
            'check_fit', 'add_ranker', 'train_defaults', 'epoch_line', 'fit_recommender']
 
-# %% ../nbs/58_train.ipynb #3ef7742b
+# %% ../nbs/58_train.ipynb #88eb28b4
 import time, warnings
 import numpy as np, torch
 from fastcore.basics import ifnone
@@ -19,7 +19,7 @@ from .models import DotBias
 from .recommend import Recommender
 from .ranking import GradedALS, is_liked
 
-# %% ../nbs/58_train.ipynb #8f099d6f
+# %% ../nbs/58_train.ipynb #abfbedfb
 LARGE_N = 2_000_000 # from this many ratings on, `fit_recommender` uses the large-data settings
 RANKER_LARGE_N = 500_000 # from this many ratings on, its ranking model gets the large-data settings (16 factors, 5 alternations)
 
@@ -57,7 +57,7 @@ def add_ranker(rec, # a `Recommender`
     return rec
 
 
-# %% ../nbs/58_train.ipynb #a89a0e5a
+# %% ../nbs/58_train.ipynb #e9eac824
 SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS = 16, 0.1, 0.05, 8   # the sharded backend's defaults, chosen in 18a_sharded
 BACKENDS = ('fastai', 'sharded')
 
@@ -74,7 +74,7 @@ def epoch_line(row # a row of `info['epochs']`
     "One epoch as one line, the way `collab_train` prints it"
     return f"epoch {row['epoch']}: train_mse={row['train_mse']:.4f} valid_mse={row['valid_mse']:.4f} secs={row['secs']:.1f}"
 
-# %% ../nbs/58_train.ipynb #f98a4bc3
+# %% ../nbs/58_train.ipynb #89c7e7a1
 class _EpochRows(Callback):
     "Each epoch of a fit as a row (`epoch`, `train_mse`: the mean loss over the epoch's training batches, `valid_mse`, `secs`, `at`), passed to `on_epoch`"
     order = 60   # after the `Recorder`, which holds the validation loss
