@@ -33,7 +33,7 @@ def atomic_path(path # the file (or folder) to write
 
 # %% ../nbs/50_core.ipynb #0b76878e
 def seeded_generator(seed=None # seed, through numpy's `SeedSequence`; `None`: fresh entropy
-                    ) -> torch.Generator: # a new CPU generator, seeded
+                    ): # a new CPU `torch.Generator`, seeded
     "A `torch.Generator` of its own, seeded from `seed` (`None`: fresh entropy): the global random state is left alone"
     import torch
     return torch.Generator().manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))

@@ -96,7 +96,7 @@ def random_split(n, # number of rows
 # %% ../nbs/52_ratings.ipynb #0c649e20
 def encode(values, # values of one column
            classes # their classes, `#na#` first (`make_classes`)
-          ) -> 'torch.Tensor': # `int64` row of each value
+          ): # `int64` tensor: the row of each value
     "Row of each of `values` in `classes` (`int64`); values not in `classes` get row 0, `#na#`"
     import torch
     idx = pd.Index(list(classes[1:])).get_indexer(np.asarray(values))

@@ -295,7 +295,7 @@ SEARCH_JS = r"""() => {
 }"""
 
 # the page a search must lead to first: file-name prefixes (sigmoid_range: also any page that defines it)
-SEARCH_TARGETS = {'sigmoid_range': ('02_dot_product', '03_bias'), 'fold_in': ('14_fold_in',), 'PCA': ('06_interpret',)}
+SEARCH_TARGETS = {'sigmoid_range': ('02_dot_product', '03_bias', '55_models'), 'fold_in': ('14_fold_in',), 'PCA': ('06_interpret', '56_interpret')}  # the lesson or the module's reference (which page comes first is issue 25's)
 SEARCH_TERMS = ['crosstab', 'weight decay', *SEARCH_TARGETS]
 
 
