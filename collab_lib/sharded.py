@@ -20,7 +20,7 @@ from .loaders import *
 from .learner import *
 from .models import to_range, DotBias
 from .recommend import Recommender
-from .train import add_ranker, check_fit, epoch_line, fit_bs, SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS
+from .train import _loaders, _serve, check_fit, epoch_line, SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS
 from .core import seeded_generator
 
 # %% ../nbs/18a_sharded.ipynb #92790d99
@@ -238,9 +238,8 @@ def _fit_sharded(ratings, # the ratings: every process passes the same table
     with process_group():
         rank, world = dist.get_rank(), dist.get_world_size()
         seed = _shared_seed(seed)
-        n_train = len(ratings) - int(valid_pct * len(ratings))
-        bs = fit_bs(bs, n_train, world)   # small tables still get a few steps an epoch; each process the same share
-        dls = CollabTensorDataLoaders.from_df(ratings, valid_pct, user, item, rating, seed=seed, bs=bs, idx_dtype=torch.int32)
+        dls = _loaders(ratings, user, item, rating, valid_pct, seed, bs, world, torch.int32)   # each process the same share of a batch
+        bs = dls.train.bs
         dmp = shard_model(ShardedDotProductBias(len(dls.classes[user]), len(dls.classes[item]), n_factors, y_range=y_range), lr, seed)
         t = time.time()
         hist = sharded_fit(dmp, dls, epochs, wd, seed, quiet, on_epoch)
@@ -248,8 +247,7 @@ def _fit_sharded(ratings, # the ratings: every process passes the same table
         mine = dict(rank=rank, rows=local_rows(dmp), peak_rss_gb=peak_rss_gb())
         ranks = [None] * world; dist.all_gather_object(ranks, mine)
         model = gather_model(dmp); dmp = None
-        rec = Recommender.from_dls(model, dls, ratings, title_name) if rank == 0 else None
-        if rec is not None and ranking: add_ranker(rec, dls, seed, quiet)
+        rec = _serve(model, dls, ratings, title_name, ranking, seed, quiet) if rank == 0 else None
         info = dict(nproc=world, world_size=world, seed=seed, bs=bs, n_users=len(dls.classes[user]), n_movies=len(dls.classes[item]),
                     n_factors=n_factors, lr=lr, wd=wd, started=t, epochs=hist, ranks=ranks,
                     rank_table_share=max(sum(r['bytes'] for r in o['rows']) / sum(r['table_bytes'] for r in o['rows']) for o in ranks))

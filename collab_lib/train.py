@@ -56,6 +56,16 @@ def add_ranker(rec, # a `Recommender`
     rec.ranker = als.fit(x[:, 0], x[:, 1], is_liked(y, rec.rating_range), len(dls.classes[user]), len(dls.classes[item]), quiet=quiet)
     return rec
 
+def _loaders(ratings, user, item, rating, valid_pct, seed, bs, multiple=1, idx_dtype=torch.long):
+    "Both backends' `CollabTensorDataLoaders`: the split of `seed`, `bs` fitted to the table (`fit_bs`, a multiple of the processes)"
+    n_train = len(ratings) - int(valid_pct * len(ratings))
+    return CollabTensorDataLoaders.from_df(ratings, valid_pct, user, item, rating, seed=seed, bs=fit_bs(bs, n_train, multiple), idx_dtype=idx_dtype)
+
+def _serve(model, dls, ratings, title_name, ranking, seed, quiet):
+    "Both backends' last step: the trained `model` as a `Recommender` over the ids of `dls`, with its ranking model when `ranking`"
+    rec = Recommender.from_dls(model, dls, ratings, title_name)
+    return add_ranker(rec, dls, seed, quiet) if ranking else rec
+
 
 # %% ../nbs/58_train.ipynb #e9eac824
 SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS = 16, 0.1, 0.05, 8   # the sharded backend's defaults, chosen in 18a_sharded
@@ -141,17 +151,14 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
 
 def _fit_fastai(ratings, user, item, rating, n_factors, epochs, bs, lr, wd, valid_pct, seed, y_range, title_name, quiet, ranking, on_epoch, base_bs):
     "The one-process backend of `fit_recommender`, its arguments resolved"
-    n = len(ratings); n_train = n - int(valid_pct * n)
-    bs = fit_bs(bs, n_train)
-    dls = CollabTensorDataLoaders.from_df(ratings, valid_pct, user, item, rating, seed=seed, bs=bs,
-                                          idx_dtype=torch.int32 if n >= LARGE_N else torch.long)
+    dls = _loaders(ratings, user, item, rating, valid_pct, seed, bs, idx_dtype=torch.int32 if len(ratings) >= LARGE_N else torch.long)
+    bs = dls.train.bs
     with seeded_rng(seed): model = DotBias(len(dls.classes[user]), len(dls.classes[item]), n_factors, y_range=y_range)
     rows = _EpochRows(on_epoch)
     learn = fit_fast(dls, model, epochs=epochs, lr=lr, wd=wd, base_bs=ifnone(base_bs, bs), seed=seed, quiet=quiet, cbs=[rows])
     learn.remove_cb(rows)
     check_fit(learn.recorder.values[-1][1], dls, n_factors)
-    rec = Recommender.from_learner(learn, ratings, title_name=title_name)
-    if ranking: add_ranker(rec, dls, seed, quiet)
+    rec = _serve(learn.model, dls, ratings, title_name, ranking, seed, quiet)
     info = dict(nproc=1, seed=seed, n_users=len(dls.classes[user]), n_movies=len(dls.classes[item]), n_factors=n_factors, bs=bs, lr=lr, wd=wd,
                 epochs=rows.rows, learn=learn)
     return rec, info
