@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastcore.basics import ifnone
 from .ratings import check_pairs, encode, group_rows
-from .models import predict_batched, DotBias, embedding_weights, to_range
+from .models import predict_batched, DotBias, embedding_weights, predict_for_user_weights
 
 def _tensor(x): return x if isinstance(x, Tensor) else torch.from_numpy(np.array(x))   # lists, arrays (a copy: read-only ones too) and tensors
 
@@ -153,15 +153,12 @@ def rating_block(model, # a serving model (`DotBias` or `EmbeddingMLP`, see `ser
                 ) -> Tensor:
     "`(b, n_items)`: the predicted rating of every item row for each of `users` (a matrix product for `DotBias`, batched pairs otherwise)"
     users = torch.as_tensor(users, dtype=torch.long).view(-1)
-    i_fac, i_bias = embedding_weights(model)
     if isinstance(model, DotBias):
         u_fac, u_bias = embedding_weights(model, 'user')
-        res = u_fac[users] @ i_fac.T   # then in place: one `(b, n_items)` matrix, the same values as `to_range(res + ub + ib)`
-        if u_bias is not None: res.add_(u_bias[users][:, None]).add_(i_bias[None])
-        if model.y_range is not None: lo, hi = model.y_range; res.sigmoid_().mul_(hi - lo).add_(lo)
-        return res
-    pairs = torch.stack([users.repeat_interleave(len(i_fac)), torch.arange(len(i_fac)).repeat(len(users))], 1)
-    return predict_batched(model, pairs).view(len(users), len(i_fac))
+        return predict_for_user_weights(model, u_fac[users], 0 if u_bias is None else u_bias[users], model.y_range)
+    n_items = len(embedding_weights(model)[0])
+    pairs = torch.stack([users.repeat_interleave(n_items), torch.arange(n_items).repeat(len(users))], 1)
+    return predict_batched(model, pairs).view(len(users), n_items)
 
 def csr_block(starts, # where each row's entries start (`n_rows + 1` values, compressed sparse rows)
               cols, # the column of each entry, grouped by row

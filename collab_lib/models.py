@@ -16,10 +16,13 @@ from fastcore.basics import ifnone
 
 # %% ../nbs/55_models.ipynb #48ba6bf4
 def to_range(x, # model outputs
-             y_range=None # `(low, high)`, or `None`
+             y_range=None, # `(low, high)`, or `None`
+             inplace=False # overwrite `x` (no gradient, no second tensor of its size: for large score blocks)
             ) -> Tensor: # `x` squashed into `y_range`, or `x` unchanged
     "`sigmoid_range(x, *y_range)` (fastai's: `sigmoid(x) * (high - low) + low`), or `x` itself when `y_range` is `None`"
-    return x if y_range is None else torch.sigmoid(x) * (y_range[1] - y_range[0]) + y_range[0]
+    if y_range is None: return x
+    lo, hi = y_range
+    return x.sigmoid_().mul_(hi - lo).add_(lo) if inplace else torch.sigmoid(x) * (hi - lo) + lo
 
 # %% ../nbs/55_models.ipynb #931cea22
 def embedding(n_rows, # number of rows (users or items, `#na#` included)
@@ -95,14 +98,17 @@ def embedding_weights(model, # a course model, fastai's `EmbeddingDotBias` or `E
 
 # %% ../nbs/55_models.ipynb #9aac50b0
 def predict_for_user_weights(model, # a dot-product model (see `embedding_weights`)
-                             u_fac, # the user's factors, `(d,)`
-                             u_bias, # the user's bias
+                             u_fac, # the user's factors, `(d,)`, or a batch of users, `(b, d)`
+                             u_bias, # the user's bias (`(b,)` for a batch; 0 for a model without biases)
                              y_range=(0, 5.5) # the model's `y_range` (`None`: no `sigmoid_range`)
-                            ) -> Tensor: # one predicted rating per item row (row 0, `#na#`, included)
-    "Predicted rating of every item for a user described by factors `u_fac` and bias `u_bias`"
+                            ) -> Tensor: # one predicted rating per item row (row 0, `#na#`, included): `(n_items,)` or `(b, n_items)`
+    "Predicted rating of every item for a user (or a batch of users) described by factors `u_fac` and bias `u_bias`"
     i_fac, i_bias = embedding_weights(model)
-    res = i_fac @ u_fac + u_bias + (0 if i_bias is None else i_bias)
-    return to_range(res, y_range)
+    res = u_fac @ i_fac.T   # the one `(b, n_items)` tensor: what follows works in place
+    u_bias = torch.as_tensor(u_bias, dtype=res.dtype)
+    res.add_(u_bias[..., None] if res.ndim > 1 else u_bias)
+    if i_bias is not None: res.add_(i_bias)
+    return to_range(res, y_range, inplace=True)
 
 # %% ../nbs/55_models.ipynb #b58161eb
 def mean_user(model # a dot-product model (see `embedding_weights`)

@@ -98,8 +98,8 @@ class _EpochRows(Callback):
         self.rows.append(row)
         if self.on_epoch: self.on_epoch(row)
 
-def _check_args(nproc, backend, n_factors, epochs, bs, lr, wd, valid_pct):
-    "`ValueError` for an argument no backend can train with, before any data is touched or process started"
+def _check_args(nproc, backend, n_factors, epochs, bs, lr, wd):
+    "`ValueError` for an argument no backend can train with, before any data is touched or process started (`valid_pct`: `check_trainable`)"
     if backend not in (None, *BACKENDS): raise ValueError(f"backend must be one of {BACKENDS} or None, got {backend!r}")
     if not (isinstance(nproc, int) and nproc >= 1): raise ValueError(f'nproc must be at least 1, got {nproc}')
     if backend == 'fastai' and nproc > 1: raise ValueError(f"backend 'fastai' trains in one process, got nproc={nproc}: use backend='sharded'")
@@ -107,7 +107,6 @@ def _check_args(nproc, backend, n_factors, epochs, bs, lr, wd, valid_pct):
         if v is not None and v < 1: raise ValueError(f'{name} must be at least 1, got {v}')
     for name, v in dict(lr=lr, wd=wd).items():
         if v is not None and v < 0: raise ValueError(f'{name} must not be negative, got {v}')
-    if not 0 < valid_pct < 1: raise ValueError(f'valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
 
 def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_ratings`
                     user='user', # column of the user ids
@@ -131,7 +130,7 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
                    ) -> tuple: # `(Recommender, info)`: `info` has `backend`, `nproc`, `seed`, `secs`, `epochs` (per epoch `train_mse`, `valid_mse`, `secs`), and `learn` ('fastai') or the processes' tables and memory ('sharded')
     "Train the book's dot-product model with biases on `ratings`, in one process (fastai) or with its tables sharded over `nproc` processes (TorchRec), plus a `GradedALS` for top-N lists; `DataError` when the data cannot make a model"
     t = time.perf_counter()
-    _check_args(nproc, backend, n_factors, epochs, bs, lr, wd, valid_pct)
+    _check_args(nproc, backend, n_factors, epochs, bs, lr, wd)
     backend = ifnone(backend, 'sharded' if nproc > 1 else 'fastai')
     if check: ratings = check_ratings(ratings, user, item, rating)
     y_range = ifnone(y_range, check_trainable(ratings, rating, valid_pct))   # bad data fails here, before any process starts
