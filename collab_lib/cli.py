@@ -6,7 +6,7 @@
 __all__ = ['UsageError', 'cli_errors', 'collab_book', 'collab_train', 'collab_recommend', 'collab_shard']
 
 # %% ../nbs/20_cli.ipynb #1872a881
-import contextlib, json, os, re, sys, tempfile, warnings
+import contextlib, json, os, re, signal, sys, tempfile, threading, warnings
 from pathlib import Path
 from fastcore.basics import ifnone
 from fastcore.script import call_parse, store_true
@@ -43,14 +43,34 @@ def _message(e):
     msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
     if ('UTF8' in msg or 'utf-8' in msg) and '--encoding' not in msg:
         msg = f"{msg.splitlines()[0].split(';')[0]}: pass the file's --encoding, e.g. --encoding latin-1"
+    msg = ''.join(c if c.isprintable() or c.isspace() else repr(c)[1:-1] for c in msg)   # a NUL or an escape sequence from a file, shown, not sent to the terminal
     return ' '.join(msg.split())  # one line
+
+class _Stopped(KeyboardInterrupt):
+    "SIGTERM or SIGHUP, raised in a console script's main thread as Python raises `KeyboardInterrupt` for SIGINT: the same clean-up runs"
+    def __init__(self, signum): super().__init__(signal.Signals(signum).name); self.signum = signum
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    "Inside: SIGTERM and SIGHUP raise `_Stopped` (once: a second signal waits for the clean-up); the old handlers are back on leaving"
+    if threading.current_thread() is not threading.main_thread(): yield; return   # only the main thread may set handlers
+    def stop(signum, frame):
+        for s in old: signal.signal(s, signal.SIG_IGN)
+        raise _Stopped(signum)
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try: yield
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
 
 @contextlib.contextmanager
 def cli_errors():
-    "Report user errors as one line on stderr and exit: status 2 for bad arguments, 1 for bad data, 130 when interrupted"
-    try: yield
+    "Report user errors as one line on stderr and exit: status 2 for bad arguments, 1 for bad data, 128 + the signal's number when stopped (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)"
+    try:
+        with _stop_on_signals(): yield
     except UsageError as e: print(f'error: {_message(e)}', file=sys.stderr); sys.exit(2)
-    except KeyboardInterrupt: print('error: interrupted', file=sys.stderr); sys.exit(130)
+    except KeyboardInterrupt as e:   # files being written are gone by now (`atomic_path`), and so are the processes a sharded run started
+        signum = getattr(e, 'signum', signal.SIGINT)
+        print('error: interrupted' if signum == signal.SIGINT else f'error: stopped by {signal.Signals(signum).name}', file=sys.stderr); sys.exit(128 + signum)
     except ImportError as e: print(f'error: {_message(e)}', file=sys.stderr); sys.exit(1)   # an optional dependency that is not installed
     except (ValueError, KeyError, OSError) as e:  # `DataError`, pandas' parser errors and `UnicodeError` are `ValueError`s
         print(f'error: {_message(e)}', file=sys.stderr); sys.exit(1)
@@ -83,14 +103,15 @@ def collab_book(epochs:int=5, # number of epochs of `fit_one_cycle`
         print(f'valid_mse={learn.recorder.values[-1][1]:.4f}')
 
 # %% ../nbs/20_cli.ipynb #14ec7fb8
-def _check_out(out):
-    "`UsageError` unless `out` can be written: an existing, writable folder, and not a folder itself"
-    p = Path(out)
-    _need(not p.is_dir(), f'--out {out} is a directory: give a file name')
-    folder = p.parent if str(p.parent) else Path('.')
-    _need(folder.is_dir(), f'--out {out}: the folder {folder} does not exist')
+def _check_out(out, flag='--out'):
+    "`UsageError` unless `out` can be written: a new or regular file (through links) in an existing, writable folder"
+    from collab_lib.core import _file_kind
+    kind, link = _file_kind(out), Path(out).is_symlink()   # through links, `/proc/self/fd/1` included
+    _need(kind in (None, 'a regular file'), f'{flag} {out} is {kind}' + (' (through a link)' if link else '') + ': give the name of a regular file')
+    folder = (Path(os.path.realpath(out)) if link else Path(out)).parent   # a link is followed: `atomic_path` replaces its target
+    _need(folder.is_dir(), f'{flag} {out}: the folder {folder} does not exist')
     try: tempfile.TemporaryFile(dir=folder).close()
-    except OSError as e: raise UsageError(f'--out {out}: cannot write in {folder} ({e.strerror or e})') from None
+    except OSError as e: raise UsageError(f'{flag} {out}: cannot write in {folder} ({e.strerror or e})') from None
 
 def _unescape(sep):
     "A separator as typed on a command line: `\\t` is a tab"
@@ -115,7 +136,7 @@ def _training_data(csv, out, user, item, rating, sep, encoding, valid_pct,
 
 @call_parse
 def collab_train(csv:str, # ratings file: one row per rating, with a header
-                 out:str='model.pth', # where to save the recommender
+                 out:str='model.pth', # where to save the recommender: a new or regular file (through a link, the file it points to is replaced)
                  user:str='user', # column of the user ids
                  item:str='item', # column of the item ids
                  rating:str='rating', # column of the ratings
@@ -138,7 +159,7 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
         _need(backend in (None, 'fastai', 'sharded'), f'--backend must be fastai or sharded, got {backend!r}')
         if 'LOCAL_RANK' in os.environ: backend, nproc = backend or 'sharded', 1   # one of the processes of a `torchrun` of the user's own
         _need(not (backend == 'fastai' and nproc > 1), f'--backend fastai trains in one process, got --nproc {nproc}')
-        if stats: _check_out(stats)
+        if stats: _check_out(stats, '--stats')
         df = _training_data(csv, out, user, item, rating, sep, encoding, valid_pct, dict(nproc=nproc, n_factors=n_factors, epochs=epochs, bs=bs),
                             dict(lr=lr, wd=wd))   # bad arguments and bad data fail here, before PyTorch loads and before any other process starts
         from importlib.util import find_spec
@@ -200,7 +221,7 @@ def collab_recommend(model:str, # a file saved by `collab_train`
 # %% ../nbs/20_cli.ipynb #e9bb14de
 @call_parse
 def collab_shard(csv:str, # ratings file: one row per rating, with a header
-                 out:str='model.pth', # where to save the recommender
+                 out:str='model.pth', # where to save the recommender: a new or regular file (through a link, the file it points to is replaced)
                  user:str='user', # column of the user ids
                  item:str='item', # column of the item ids
                  rating:str='rating', # column of the ratings

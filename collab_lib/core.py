@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_core.ipynb #57ba10b7
 from __future__ import annotations
-import contextlib, os, re, resource, shutil
+import contextlib, os, re, resource, shutil, stat
 from pathlib import Path
 import numpy as np
 # PyTorch is imported where it is used: reading and checking ratings (`ratings`) loads without it, so a bad file is refused in a fraction of a second
@@ -17,11 +17,22 @@ class DataError(ValueError):
     "Raised when a MovieLens copy, or ratings handed to us, are not what they should be"
 
 # %% ../nbs/50_core.ipynb #343dfb8f
+_KINDS = [(stat.S_ISREG, 'a regular file'), (stat.S_ISDIR, 'a directory'), (stat.S_ISCHR, 'a character device'),
+          (stat.S_ISBLK, 'a block device'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISSOCK, 'a socket')]
+
+def _file_kind(path):
+    "What `path` is, through links: 'a regular file', 'a directory', 'a FIFO', ..., or `None` where nothing is"
+    try: mode = os.stat(path).st_mode
+    except FileNotFoundError: return None
+    return next((k for is_kind, k in _KINDS if is_kind(mode)), 'a special file')
+
 @contextlib.contextmanager
 def atomic_path(path # the file (or folder) to write
                ) -> contextlib.AbstractContextManager[Path]: # `with` it: yields the temporary path to write to
-    "Yield a temporary path beside `path`; on success `os.replace` it onto `path`, on error delete it and leave `path` as it was"
-    path = Path(path)
+    "Yield a temporary path beside `path`; on success `os.replace` it onto `path`, on error delete it and leave `path` as it was; a link is followed, anything but a file or folder refused"
+    kind = _file_kind(path)   # through links, `/proc/self/fd/1` included
+    if kind not in (None, 'a regular file', 'a directory'): raise FileExistsError(f'{path} is {kind}, not a regular file: refusing to replace it')
+    path = Path(os.path.realpath(path))   # through a link: its target is replaced, in the target's folder, and the link kept
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
         yield tmp

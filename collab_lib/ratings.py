@@ -58,14 +58,11 @@ def load_ratings_df(src, # a DataFrame, or the path of a CSV file
                     user='user', # name of the user column
                     item='item', # name of the item column
                     rating='rating', # name of the rating column
-                    **kwargs # passed to `pd.read_csv`
+                    **kwargs # for a path, passed to `read_ratings` (`sep`, `encoding`, `scale`)
                    ) -> pd.DataFrame: # the checked ratings, index reset
-    "Ratings from `src` with the columns `user`, `item`, `rating` checked by `check_ratings`; raises `DataError` naming any problem"
-    if isinstance(src, pd.DataFrame): df = src
-    else:
-        try: df = pd.read_csv(src, **kwargs)
-        except pd.errors.EmptyDataError: raise DataError(f'no ratings: {src} is empty') from None
-    return check_ratings(df, user, item, rating).reset_index(drop=True)
+    "Ratings from `src` with the columns `user`, `item`, `rating` checked by `check_ratings`; a path is read by `read_ratings`, ids exactly as in the file; raises `DataError` naming any problem"
+    if not isinstance(src, pd.DataFrame): return read_ratings(src, user, item, rating, **kwargs).set_axis([user, item, rating], axis=1)
+    return check_ratings(src, user, item, rating).reset_index(drop=True)
 
 # %% ../nbs/52_ratings.ipynb #f579678e
 def crosstab(ratings, # ratings table
@@ -153,8 +150,10 @@ def _arrow_read(path, cols, sep, header, encoding):
     if sep == '::' and not header: cols = [c*2 for c in cols]   # MovieLens' '::' read as ':' with empty columns between
     names = list(cols) if header else [f'f{c}' for c in cols]
     opts = pcsv.ReadOptions(autogenerate_column_names=not header, block_size=1<<24, encoding=encoding), pcsv.ParseOptions(delimiter=':' if sep == '::' else sep)
-    # ids as int32 (fastest, smallest); else as pyarrow infers them (large integers, text); else all as text, for `check_ratings` to judge
-    tries = [(pa.int32(), pa.int32(), pa.float32()), (None, None, pa.float32()), (pa.string(),)*3]
+    # one rule for ids: integers when every id of the column fits int32, then int64; else the text exactly as in the file (never
+    # floats, which would merge ids beyond 2^53 and those written '1' and '1.0'); ratings as float32, else text for `check_ratings` to judge
+    I32, I64, S = pa.int32(), pa.int64(), pa.string()
+    tries = [(I32, I32, pa.float32()), (I64, I64, pa.float32()), (I64, S, pa.float32()), (S, I64, pa.float32()), (S, S, pa.float32()), (S, S, S)]
     for k, types in enumerate(tries):
         conv = pcsv.ConvertOptions(include_columns=names, column_types={n: t for n, t in zip(names, types) if t}, strings_can_be_null=True)
         try: return pcsv.read_csv(path, *opts, conv)

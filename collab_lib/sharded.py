@@ -273,8 +273,19 @@ def _rank_failures(report):
     first = [o for o in out if not o.endswith('SIGTERM')] or out   # torchrun sends SIGTERM to the others after the first failure
     return '; '.join(dict.fromkeys(first)) or 'torchrun failed'
 
+try:   # looked up here, not between `fork` and `exec`, where loading a library is unsafe
+    import ctypes; _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError): _prctl = None   # not Linux
+
+def _die_with_parent(parent=None):
+    "Ask Linux to send this process SIGTERM when its parent ends, however the parent ends (`prctl(PR_SET_PDEATHSIG)`; elsewhere nothing); exit now if it already has"
+    if _prctl is None: return
+    _prctl(1, signal.SIGTERM)   # 1: PR_SET_PDEATHSIG
+    if parent is not None and os.getppid() != parent: os._exit(143)   # the parent ended before the request was in place
+
 def _rank_main():
     "One process of `_launch_sharded`, started by `torchrun`: trains with what the folder `sys.argv[1]` holds; process 0 writes the `Recommender` and `info` there, a failing process its exception"
+    _die_with_parent()   # torchrun stops its processes when it is stopped; if it is killed outright, this ends them too
     d, rank = Path(sys.argv[1]), int(os.environ.get('RANK', 0))
     kept, show = [], warnings.showwarning
     def keep(message, category, *args, **kwargs):   # `DataWarning`s go back to the caller; the others to this process's stderr
@@ -318,7 +329,9 @@ def _launch_sharded(ratings, # the ratings, checked
         (d/'args.pkl').write_bytes(pickle.dumps(dict(user=user, item=item, rating=rating, **kwargs)))
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', '--no-python',
                sys.executable, '-c', 'from collab_lib.sharded import _rank_main; _rank_main()', str(d)]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+        me = os.getpid()
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+                             preexec_fn=lambda: _die_with_parent(me))   # if this process dies, even by SIGKILL, torchrun and its processes stop
         try:
             for line in p.stdout:
                 if line.startswith(_EPOCH_TAG):
@@ -327,8 +340,11 @@ def _launch_sharded(ratings, # the ratings, checked
                     if on_epoch: on_epoch(row)
                 else: print(line, end='', flush=True)   # what the processes print
             rc = p.wait()
-        except BaseException:   # Ctrl-C (which reaches torchrun too from a shell), or `on_epoch` failed: torchrun stops the processes
-            p.terminate(); p.wait(); raise
+        except BaseException:   # Ctrl-C (which reaches torchrun too from a shell), SIGTERM or SIGHUP in a console script, or `on_epoch` failed
+            p.terminate()   # torchrun stops its processes (SIGTERM, then SIGKILL after 30 s) before it exits
+            try: p.wait(timeout=60)
+            except subprocess.TimeoutExpired: p.kill(); p.wait()   # its processes then end by `_die_with_parent`
+            raise
         if rc:
             failed = sorted(d.glob('error*.pkl'), key=lambda f: int(f.stem[5:]))
             if failed: raise pickle.loads(failed[0].read_bytes())
