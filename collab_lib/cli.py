@@ -6,7 +6,7 @@
 __all__ = ['UsageError', 'cli_errors', 'collab_book', 'collab_train', 'collab_recommend', 'collab_shard']
 
 # %% ../nbs/20_cli.ipynb #1872a881
-import contextlib, json, os, re, signal, sys, tempfile, threading, warnings
+import contextlib, json, os, re, shutil, signal, sys, tempfile, threading, warnings
 from pathlib import Path
 from fastcore.basics import ifnone
 from fastcore.script import call_parse, store_true
@@ -114,8 +114,9 @@ def _check_out(out, flag='--out'):
     except OSError as e: raise UsageError(f'{flag} {out}: cannot write in {folder} ({e.strerror or e})') from None
 
 def _unescape(sep):
-    "A separator as typed on a command line: `\\t` is a tab"
-    return sep.encode().decode('unicode_escape') if '\\' in sep else sep
+    "A separator as typed on a command line: `\\t` is a tab; `UsageError` for an escape that means nothing"
+    try: return sep.encode().decode('unicode_escape') if '\\' in sep else sep
+    except UnicodeDecodeError: raise UsageError(f'--sep {sep!r} is not a separator: give one character, or an escape such as \\t') from None
 
 # %% ../nbs/20_cli.ipynb #917c1e25
 def _training_data(csv, out, user, item, rating, sep, encoding, valid_pct,
@@ -127,12 +128,24 @@ def _training_data(csv, out, user, item, rating, sep, encoding, valid_pct,
     _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
     for name, v in rates.items(): _need(v is None or v >= 0, f'--{name} must not be negative, got {v}')
     sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
+    _need(len({user, item, rating}) == 3, f'--user, --item and --rating must name three different columns, got {user!r}, {item!r}, {rating!r}')
+    import codecs
+    try: codecs.lookup(encoding)
+    except LookupError: raise UsageError(f'--encoding {encoding!r} is not a text encoding Python knows (e.g. utf-8, latin-1, utf-16)') from None
     from collab_lib.core import DataError
     from collab_lib.ratings import read_ratings, check_trainable
     if not Path(csv).is_file(): raise DataError(f'{csv}: no such file' if not Path(csv).exists() else f'{csv} is not a file')
     df = read_ratings(csv, user, item, rating, sep=sep, encoding=encoding).set_axis([user, item, rating], axis=1)
     check_trainable(df, rating, valid_pct)   # a file that cannot train a model fails here, before PyTorch and fastai load
+    _check_space(out, df, user, item, counts.get('n_factors'))
     return df
+
+def _check_space(out, df, user, item, n_factors):
+    "`OSError` before training when the folder of `out` has less free space than the model file will take at the least"
+    least = 4 * (len(df) + (df[user].nunique() + df[item].nunique()) * ifnone(n_factors, 16))   # each rating's item, and the factors: a lower bound
+    folder = Path(os.path.realpath(out)).parent
+    free = shutil.disk_usage(folder).free
+    if free < least: raise OSError(f'--out {out}: the model will take at least {least / 1e6:,.1f} MB, and its folder has {free / 1e6:,.1f} MB free')
 
 @call_parse
 def collab_train(csv:str, # ratings file: one row per rating, with a header
@@ -215,7 +228,9 @@ def collab_recommend(model:str, # a file saved by `collab_train`
             except KeyError: raise
             except ValueError as e: raise UsageError(f'--rated: {e}') from None
             res = rec.recommend_for_ratings(pairs, n)
-        if similar is None: print(f'ranked by: {rec.ranked_by}; predicted: rating model ({type(rec.model).__name__})', file=sys.stderr)
+        if similar is None:
+            print(f"ranked by: {res.attrs['ranked_by']}; predicted: rating model ({type(rec.model).__name__})", file=sys.stderr)
+            if not len(res): print(f"{'user ' + user if user is not None else 'this user'} has rated every item the model knows: nothing left to recommend"); return
         print(res.to_string(index=False))
 
 # %% ../nbs/20_cli.ipynb #e9bb14de

@@ -29,7 +29,9 @@ def data_base(base=None # folder that holds `ml-100k/`; defaults to `$COLLAB_LIB
              ) -> Path: # the data folder (not created)
     "The folder in which MovieLens folders are kept"
     if base is not None: return Path(base)
-    if os.environ.get('COLLAB_LIB_DATA'): return Path(os.environ['COLLAB_LIB_DATA'])
+    if env := os.environ.get('COLLAB_LIB_DATA'):
+        if Path(env).exists() and not Path(env).is_dir(): raise DataError(f'COLLAB_LIB_DATA={env} is not a folder: point it at the folder that holds (or will hold) ml-100k/')
+        return Path(env)
     from fastai.data.external import fastai_path
     return fastai_path('data')
 

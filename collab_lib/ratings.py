@@ -157,10 +157,33 @@ def _arrow_read(path, cols, sep, header, encoding):
     for k, types in enumerate(tries):
         conv = pcsv.ConvertOptions(include_columns=names, column_types={n: t for n, t in zip(names, types) if t}, strings_can_be_null=True)
         try: return pcsv.read_csv(path, *opts, conv)
-        except pa.ArrowKeyError as e: raise DataError(f'missing column: {e}') from None
+        except pa.ArrowKeyError: raise DataError(_not_found(path, cols, sep, header, encoding)) from None
         except pa.ArrowInvalid as e:
             if 'conversion error' in str(e) and k < len(tries) - 1: continue
-            raise DataError(f'no ratings: {path} is empty' if 'Empty CSV' in str(e) else f'{path}: {e}') from None
+            if 'Empty CSV' in str(e): raise DataError(f'no ratings: {path} is empty') from None
+            raise DataError(_binary_kind(path) or f'{path}: {e}') from None
+
+# %% ../nbs/52_ratings.ipynb #71b0b3e5
+_MAGIC = {b'PAR1': 'a Parquet file', b'\x1f\x8b': 'gzip-compressed', b'BZh': 'bzip2-compressed', b'\xfd7zXZ': 'xz-compressed',
+          b'(\xb5/\xfd': 'zstd-compressed', b'PK\x03\x04': 'a zip archive'}
+
+def _binary_kind(path):
+    "A sentence saying that `path` is not delimited text (Parquet, compressed, UTF-16), or `None`"
+    with open(path, 'rb') as f: head = f.read(512)
+    kind = next((k for m, k in _MAGIC.items() if head.startswith(m)), None)
+    if kind: return f'{path} is {kind}, not delimited text: ' + ('convert it to CSV, or pass the DataFrame of pd.read_parquet to the library' if 'Parquet' in kind else 'decompress it first')
+    if head[:2] in (b'\xff\xfe', b'\xfe\xff') or head[:200].count(b'\x00') > len(head[:200]) // 4: return f'{path} looks like UTF-16 text: pass its encoding (utf-16)'
+
+def _not_found(path, cols, sep, header, encoding):
+    "Why the columns `cols` are not in `path`: not text, or what its first line holds instead (names padded with spaces, MovieLens' own names)"
+    if (kind := _binary_kind(path)): return kind
+    with open(path, 'rb') as f: line = f.readline(4096).decode(encoding, 'replace').rstrip('\r\n')
+    names = line.split(':' if sep == '::' else sep)
+    missing = [c for c in cols if c not in names]
+    msg = f'{path}: no column {", ".join(map(repr, missing))}; its first line holds {line[:200]!r}, split by {sep!r}'
+    if all(c in [n.strip() for n in names] for c in missing): msg += ': the names are padded with spaces, remove them'
+    elif {'userId', 'movieId'} <= {n.strip() for n in names}: msg += ": MovieLens' own names, give them as the user and item columns (--user userId --item movieId)"
+    return msg
 
 # %% ../nbs/52_ratings.ipynb #bdcc27c8
 def read_ratings(path, # a delimited ratings file

@@ -169,9 +169,10 @@ def _top(self:Recommender, scores, exclude=(), n=10, col='predicted',
 
 @patch
 def _ranked(self:Recommender, pred, score, exclude, n):
-    "The top `n` rows by the ranking model's `score`, with the predicted rating `pred` beside it; by `pred` when `score` is `None`"
-    if score is None: return self._top(pred, exclude, n)
-    return self._top(score, exclude, n, col='score', also={'predicted': pred})
+    "The top `n` rows by the ranking model's `score`, with the predicted rating `pred` beside it; by `pred` when `score` is `None`; `attrs['ranked_by']` says which"
+    res = self._top(pred, exclude, n) if score is None else self._top(score, exclude, n, col='score', also={'predicted': pred})
+    res.attrs['ranked_by'] = 'predicted rating' if score is None else self.ranked_by
+    return res
 
 @patch
 def recommend(self:Recommender, user, # original id of a user the model knows
@@ -209,6 +210,41 @@ def read_saved(path # a file written by `Recommender.save`
         raise DataError(f'{path} was not written by collab_train / Recommender.save (format {found!r}, expected {RECOMMENDER_FORMAT!r})')
     return d
 
+# %% ../nbs/57_recommend.ipynb #c89257ad
+_SAVED_KEYS = ('arch', 'state', 'classes', 'rated_starts', 'rated_items', 'names', 'y_range', 'rating_range', 'titles')
+
+def _saved_model(path, d):
+    "The model of the saved dict `d`, its weights the file's own tensors; `DataError` naming the first part of `d` that does not fit the rest"
+    def need(ok, what):
+        if not ok: raise DataError(f'{path}: damaged or edited model file ({what})')
+    need(not (missing := [k for k in _SAVED_KEYS if k not in d]), f'no {", ".join(missing)}')
+    try:
+        name, kwargs = d['arch']
+        with torch.device('meta'): m = build_model(name, dict(kwargs))   # shapes only: an absurd size allocates nothing
+    except Exception as e: need(False, f'arch {d["arch"]!r}: {e}')
+    st = d['state']
+    need(isinstance(st, dict) and all(isinstance(v, Tensor) for v in st.values()), 'state is not a dict of tensors')
+    want, got = [{k: tuple(v.shape) for k, v in s.items()} for s in (m.state_dict(), st)]
+    bad = next((k for k in sorted(want.keys() | got.keys()) if want.get(k) != got.get(k)), None)
+    need(bad is None, f'{bad}: the architecture {name} needs shape {want.get(bad)}, the weights have {got.get(bad)}')
+    m.load_state_dict(st, assign=True)   # the loaded tensors themselves: no copy, no initialisation
+    names, classes = d['names'], d['classes']
+    need(isinstance(names, (tuple, list)) and len(names) == 2 and isinstance(classes, dict) and all(n in classes for n in names), 'names and classes differ')
+    rows = [len(embedding_weights(m, side)[0]) for side in ('user', 'item')]
+    for n, r in zip(names, rows): need(len(classes[n]) == r, f'{len(classes[n])} {n} classes for a table of {r} rows')
+    s, i = d['rated_starts'], d['rated_items']
+    need(isinstance(s, Tensor) and isinstance(i, Tensor) and s.ndim == i.ndim == 1 and len(s) == rows[0] + 1, f'rated_starts must hold {rows[0] + 1} values')
+    need(int(s[0]) == 0 and int(s[-1]) == len(i) and bool((s[1:] >= s[:-1]).all()), 'rated_starts is not a running count of rated_items')
+    need(not len(i) or (int(i.min()) >= 0 and int(i.max()) < rows[1]), f'rated_items outside the {rows[1]} item rows')
+    if (rk := d.get('ranker')) is not None:
+        ok = isinstance(rk, dict) and all(isinstance(rk.get(k), Tensor) and rk[k].ndim == 2 for k in 'UV')
+        need(ok and (len(rk['U']), len(rk['V'])) == tuple(rows) and rk['U'].shape[1] == rk['V'].shape[1] == rk.get('n_factors'),
+             f'ranker vectors do not fit the {rows[0]} user and {rows[1]} item rows')
+    t = d['titles']
+    need(t is None or (len(t) == 2 and len(t[0]) == len(t[1])), 'titles: ids and titles differ in number')
+    for k in ('y_range', 'rating_range'): need(d[k] is None or (len(d[k]) == 2 and float(d[k][0]) <= float(d[k][1])), f'{k} {d[k]!r}')
+    return m
+
 # %% ../nbs/57_recommend.ipynb #d25ba8ff
 def _plain(o): return o.item() if isinstance(o, np.generic) else o
 
@@ -224,7 +260,10 @@ def save(self:Recommender, path # file to write
              rating_range=None if self.rating_range is None else tuple(float(o) for o in self.rating_range),
              titles=None if self.titles is None else ([_plain(k) for k in self.titles], [_plain(v) for v in self.titles.values()]),
              ranker=None if self.ranker is None else self.ranker.state())
-    with atomic_path(path) as tmp: torch.save(d, tmp)
+    with atomic_path(path) as tmp:
+        try: torch.save(d, tmp)
+        except RuntimeError:   # PyTorch's zip writer reports a full disk (or any failed write) as a `RuntimeError` with a C++ trace
+            raise OSError(f'cannot write {path}: its disk is full, or refused the write; any old file there is unchanged') from None
     return Path(path)
 
 # %% ../nbs/57_recommend.ipynb #7cf45f7f
@@ -235,8 +274,7 @@ def load(cls:Recommender, path, # a file written by `Recommender.save`
         ) -> Recommender: # the recommender as it was saved
     "The `Recommender` saved in `path`"
     d = saved if saved is not None else read_saved(path)
-    model = build_model(*d['arch'])
-    model.load_state_dict(d['state'])
+    model = _saved_model(path, d)
     un, itn = d['names']
     classes = {n: d['classes'][n] for n in (un, itn)}
     return cls(model.to(device).eval(), classes, None, un, itn, y_range=d['y_range'], rating_range=d['rating_range'],
@@ -293,6 +331,8 @@ def _rated_pairs(self:Recommender, pairs, rating_name='rating'):
     else: items, r = map(list, zip(*(pairs.items() if isinstance(pairs, dict) else pairs))) if len(pairs) else ([], [])
     r = torch.tensor(r, dtype=torch.float32)
     if r.isnan().any(): raise ValueError('a rating is missing (NaN)')
+    twice = [o for o, k in pd.Series(items, dtype=object).value_counts(sort=False).items() if k > 1]
+    if twice: raise ValueError(f'{self.item_name} {twice[0]!r} is rated more than once: give each {self.item_name} one rating')
     lo, hi = ifnone(self.rating_range, ifnone(self.y_range, (-float('inf'), float('inf'))))
     out = (r < lo) | (r > hi)
     if out.any(): raise ValueError(f'rating {r[out][0].item():g} of {self.item_name} {items[int(out.nonzero()[0])]!r} is outside the range of the ratings, {lo:g} to {hi:g}')
