@@ -90,10 +90,18 @@ meta = dict(date=time.strftime('%Y-%m-%d'), machine=f'{platform.machine()}, {os.
 out = Path(args.out); out.parent.mkdir(parents=True, exist_ok=True)
 with atomic_path(out) as tmp: tmp.write_text(json.dumps(meta, indent=1))
 big = max(rows, key=lambda r: r['n_ratings'])
-ok = big['peak_rss_gb'] < 6 and big['eval_peak_rss_gb'] < 6 and big['secs_per_epoch'] < 180
-print(f"targets (peak RSS < 6 GB training and evaluating, < 180 s per epoch): {'met' if ok else 'MISSED'}", flush=True)
+# collab_train's default on the largest file: validated, then trained again on every rating (the model then knows every user and item)
+csv = data_dir/f'ratings_{big["n_ratings"]}.csv'
+r = train_fresh(csv, data_dir/f'model_refit_{big["n_ratings"]}.pth', args.epochs, env, refit=True)
+big.update(refit_secs=r['secs'], refit_peak_rss_gb=r['peak_rss_gb'], refit_extra_secs=r['secs'] - big['secs'])
+print(f"refit (collab_train's default) on {big['n_ratings']} ratings: {r['secs']:.1f} s, against {big['secs']:.1f} s for the validated model alone "
+      f"({big['refit_extra_secs']:.1f} s more, for {args.epochs} more epoch(s) of {big['secs_per_epoch']:.1f} s or less), peak RSS {r['peak_rss_gb']:.2f} GB", flush=True)
+meta['refit'] = dict(n_ratings=big['n_ratings'], secs=r['secs'], peak_rss_gb=r['peak_rss_gb'], validated_secs=big['secs'])
+with atomic_path(out) as tmp: tmp.write_text(json.dumps(meta, indent=1))
+ok = max(big['peak_rss_gb'], big['refit_peak_rss_gb'], big['eval_peak_rss_gb']) < 6 and big['secs_per_epoch'] < 180
+print(f"targets (peak RSS < 6 GB training, refitting and evaluating, < 180 s per epoch): {'met' if ok else 'MISSED'}", flush=True)
 evaluated = (f"ndcg10={big['ndcg10']:.4f} ndcg10_rating={big['ndcg10_rating']:.4f} eval_peak_rss_gb={big['eval_peak_rss_gb']:.2f} "
-             f"eval_secs={big['eval_secs']:.1f}")
+             f"eval_secs={big['eval_secs']:.1f} refit_secs={big['refit_secs']:.1f} refit_peak_rss_gb={big['refit_peak_rss_gb']:.2f}")
 if args.quick:
     print(f"n_ratings={big['n_ratings']} peak_rss_gb={big['peak_rss_gb']:.2f} secs_per_epoch={big['secs_per_epoch']:.1f} {evaluated}")
     sys.exit()

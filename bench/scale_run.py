@@ -26,10 +26,12 @@ def run_measured(cmd, env=None) -> dict:
         return dict(rc=p.returncode, out=f.read().decode(errors='replace'), secs=secs, peak_rss_gb=kib * 1024 / 1e9)
 
 
-def train_fresh(csv, out, epochs=1, env=None) -> dict:
-    "`collab_train` on the MovieLens-layout `csv` in a fresh process, saving to `out`: `secs`, `peak_rss_gb`, `valid_mse`, `out`"
+def train_fresh(csv, out, epochs=1, env=None, refit=False) -> dict:
+    """`collab_train` on the MovieLens-layout `csv` in a fresh process, saving to `out`: `secs`, `peak_rss_gb`, `valid_mse`, `out`.
+    The validated model itself (`--no_refit`), which the evaluation on the held-out ratings needs; `refit`: collab_train's default,
+    validated and then trained again on all ratings (to measure what that costs)"""
     res = run_measured([BIN/'collab_train', csv, '--user', 'userId', '--item', 'movieId', '--rating', 'rating',
-                        '--epochs', epochs, '--out', out], env)
+                        '--epochs', epochs, '--out', out, *([] if refit else ['--no_refit'])], env)
     if res['rc']: raise RuntimeError(f'collab_train failed on {csv} (exit {res["rc"]}):\n{res["out"][-3000:]}')
     last = dict(o.split('=', 1) for o in res['out'].strip().splitlines()[-1].split())  # valid_mse=<x> saved=<path>
     return dict(secs=res['secs'], peak_rss_gb=res['peak_rss_gb'], valid_mse=float(last['valid_mse']), out=res['out'])
@@ -42,7 +44,7 @@ def shard_fresh(csv, out, nproc, epochs=None, env=None, extra=()) -> dict:
     stats = Path(out).with_suffix('.json')
     start = time.time()
     res = run_measured([BIN/'collab_train', csv, '--user', 'userId', '--item', 'movieId', '--rating', 'rating', '--nproc', nproc,
-                        *(['--epochs', epochs] if epochs else []), '--out', out, '--stats', stats, *extra], env)
+                        *(['--epochs', epochs] if epochs else []), '--out', out, '--stats', stats, '--no_refit', *extra], env)
     if res['rc']: raise RuntimeError(f'collab_train --nproc failed on {csv} (exit {res["rc"]}):\n{res["out"][-3000:]}')
     info = json.loads(Path(stats).read_text())
     return dict(secs=res['secs'], peak_rss_gb=res['peak_rss_gb'], out=res['out'], model=str(out), rank_table_share=info['rank_table_share'],

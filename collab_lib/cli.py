@@ -125,7 +125,7 @@ def _training_data(csv, out, user, item, rating, sep, encoding, valid_pct,
     "The ratings of `csv` for a training script, once its arguments are checked: `UsageError` for a bad argument, `DataError` for data that cannot train a model"
     _check_out(out)
     for name, v in counts.items(): _need(v is None or v >= 1, f'--{name} must be at least 1, got {v}')
-    _need(0 < valid_pct < 1, f'--valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
+    _need(0 <= valid_pct < 1, f'--valid_pct must be at least 0 and below 1, got {valid_pct}')
     for name, v in rates.items(): _need(v is None or v >= 0, f'--{name} must not be negative, got {v}')
     sep = _unescape(sep); _need(len(sep) == 1, f'--sep must be one character, got {sep!r}')
     _need(len({user, item, rating}) == 3, f'--user, --item and --rating must name three different columns, got {user!r}, {item!r}, {rating!r}')
@@ -162,12 +162,13 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
                  bs:int=None, # rows per step, all processes together (default: the backend's, by size)
                  lr:float=None, # peak step of the optimiser (default: the backend's)
                  wd:float=None, # penalty on the weights (default: the backend's)
-                 valid_pct:float=0.2, # share of ratings held out to report the validation MSE
+                 valid_pct:float=0.2, # share of ratings held out to report the validation MSE, after which the model saved is trained again on all ratings (0: train once, on all, no validation)
                  seed:int=42, # random seed of the split, the initial weights and the shuffles
                  no_ranking:store_true=False, # skip the ranking model (top-N lists then go by predicted rating)
+                 no_refit:store_true=False, # save the validated model itself, trained without the held-out ratings (it does not know users and items seen only there)
                  stats:str=None # also write the run's numbers (each epoch; sharded: each process's rows and memory) here, as JSON
                 ):
-    "Train the book's dot-product model on a ratings file, in one process or its tables sharded over `--nproc` processes, and save it as a `Recommender`"
+    "Train the book's dot-product model on a ratings file, in one process or its tables sharded over `--nproc` processes, and save it as a `Recommender`: validated on `--valid_pct` of the ratings, then trained again on all of them, so that it knows every user and item of the file (`--no_refit`: the validated model)"
     with cli_errors(), _quiet_libraries():
         _need(backend in (None, 'fastai', 'sharded'), f'--backend must be fastai or sharded, got {backend!r}')
         if 'LOCAL_RANK' in os.environ: backend, nproc = backend or 'sharded', 1   # one of the processes of a `torchrun` of the user's own
@@ -183,14 +184,20 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
         def show(row):
             if first: print(epoch_line(row), flush=True)
         rec, info = fit_recommender(df, user, item, rating, n_factors=n_factors, epochs=epochs, bs=bs, lr=lr, wd=wd, valid_pct=valid_pct, seed=seed,
-                                    ranking=not no_ranking, check=False, nproc=nproc, backend=backend, on_epoch=show)
+                                    ranking=not no_ranking, check=False, nproc=nproc, backend=backend, on_epoch=show, refit=not no_refit)
         if rec is None: return   # a process other than 0 of a `torchrun` of the user's own
+        unknown = {n: df[c].nunique() - (len(rec.classes[c]) - 1) for n, c in (('users', user), ('items', item))}   # seen only in held-out ratings
+        if any(unknown.values()):
+            from collab_lib.ratings import DataWarning
+            warnings.warn(f"the model saved does not know {unknown['users']:,} users and {unknown['items']:,} items of {csv}: they occur only in "
+                          'the held-out ratings (drop --no_refit to train on all of them)', DataWarning)
         rec.save(out)
         if stats:
             from collab_lib.core import atomic_path
             with atomic_path(stats) as p: p.write_text(json.dumps({k: v for k, v in info.items() if k != 'learn'}))
         share = f" rank_table_share={info['rank_table_share']:.3f}" if 'rank_table_share' in info else ''
-        print(f"backend={info['backend']} processes={info['nproc']}{share} valid_mse={info['epochs'][-1]['valid_mse']:.4f} saved={out}", flush=True)
+        valid = '' if info['valid_mse'] is None else f" valid_mse={info['valid_mse']:.4f}"
+        print(f"backend={info['backend']} processes={info['nproc']}{share}{valid} train_mse={info['train_mse']:.4f} trained_on={info['trained_on']:.0%} saved={out}", flush=True)
 
 # %% ../nbs/20_cli.ipynb #15387397
 def _parse_rated(s):
@@ -248,9 +255,10 @@ def collab_shard(csv:str, # ratings file: one row per rating, with a header
                  bs:int=None, # rows per step, all processes together (default: 65,536)
                  lr:float=None, # the fused row-wise Adagrad's step (default: `SHARD_LR`)
                  wd:float=None, # the L2 penalty on each looked-up row (default: `SHARD_WD`)
-                 valid_pct:float=0.2, # share of ratings held out to report the validation MSE
+                 valid_pct:float=0.2, # share of ratings held out to report the validation MSE, after which the model saved is trained again on all ratings (0: train once, on all, no validation)
                  seed:int=42, # random seed of the split, the initial rows and the shuffles
                  no_ranking:store_true=False, # skip the ranking model (top-N lists then go by predicted rating)
+                 no_refit:store_true=False, # save the validated model itself, trained without the held-out ratings
                  stats:str=None # also write the run's numbers (each epoch, each process's rows and memory) here, as JSON
                 ):
     "Old name of `collab_train --nproc N` (the sharded backend, also with `--nproc 1`): says so on stderr, and runs it"
@@ -258,4 +266,4 @@ def collab_shard(csv:str, # ratings file: one row per rating, with a header
         now = f'collab_train --nproc {nproc}' if nproc > 1 else 'collab_train --backend sharded'
         print(f'note: collab_shard is now {now}; running that', file=sys.stderr, flush=True)
     return collab_train(csv, out=out, user=user, item=item, rating=rating, sep=sep, encoding=encoding, nproc=nproc, backend='sharded',
-                        n_factors=n_factors, epochs=epochs, bs=bs, lr=lr, wd=wd, valid_pct=valid_pct, seed=seed, no_ranking=no_ranking, stats=stats)
+                        n_factors=n_factors, epochs=epochs, bs=bs, lr=lr, wd=wd, valid_pct=valid_pct, seed=seed, no_ranking=no_ranking, no_refit=no_refit, stats=stats)

@@ -119,12 +119,12 @@ def data_y_range(r # the ratings
 # %% ../nbs/52_ratings.ipynb #2b1fd3d0
 def check_trainable(ratings, # the ratings
                     rating='rating', # the rating column
-                    valid_pct=0.2 # share kept for validation
+                    valid_pct=0.2 # share kept for validation (0: none)
                    ) -> tuple: # `(low, high)`, the ratings' `data_y_range`
     "`data_y_range` of the ratings once they can train a model (rows on both sides of the split, two distinct ratings); `DataError` otherwise"
-    if not 0 < valid_pct < 1: raise ValueError(f'valid_pct must be between 0 and 1 (both excluded), got {valid_pct}')
+    if not 0 <= valid_pct < 1: raise ValueError(f'valid_pct must be at least 0 and below 1, got {valid_pct}')
     n = len(ratings); n_valid = int(valid_pct * n); n_train = n - n_valid
-    if n_valid < 1 or n_train < 2: raise DataError(f'{n} rating(s) are too few: {valid_pct:.0%} of them for validation leaves {n_valid} for validation and {n_train} for training')
+    if (valid_pct > 0 and n_valid < 1) or n_train < 2: raise DataError(f'{n} rating(s) are too few: {valid_pct:.0%} of them for validation leaves {n_valid} for validation and {n_train} for training')
     return data_y_range(ratings[rating].to_numpy())
 
 # %% ../nbs/52_ratings.ipynb #48880b85
@@ -163,7 +163,7 @@ def _arrow_read(path, cols, sep, header, encoding):
             if 'Empty CSV' in str(e): raise DataError(f'no ratings: {path} is empty') from None
             raise DataError(_binary_kind(path) or f'{path}: {e}') from None
 
-# %% ../nbs/52_ratings.ipynb #71b0b3e5
+# %% ../nbs/52_ratings.ipynb #21695319
 _MAGIC = {b'PAR1': 'a Parquet file', b'\x1f\x8b': 'gzip-compressed', b'BZh': 'bzip2-compressed', b'\xfd7zXZ': 'xz-compressed',
           b'(\xb5/\xfd': 'zstd-compressed', b'PK\x03\x04': 'a zip archive'}
 

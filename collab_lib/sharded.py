@@ -20,7 +20,7 @@ from .loaders import *
 from .learner import *
 from .models import to_range, DotBias
 from .recommend import Recommender
-from .train import _loaders, _serve, check_fit, epoch_line, SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS
+from .train import _loaders, _serve, _fit_refit, check_fit, epoch_line, SHARD_FACTORS, SHARD_LR, SHARD_WD, SHARD_EPOCHS
 from .core import seeded_generator
 
 # %% ../nbs/18a_sharded.ipynb #92790d99
@@ -164,6 +164,7 @@ def process_group():
 # %% ../nbs/18a_sharded.ipynb #e3d77917
 def _valid_mse(dmp, x, y, bs=65_536) -> float:
     "MSE of the sharded model on `(x, y)`, each process scoring its share (padded to equal lengths: every process must run the same lookups)"
+    if not len(x): return None   # no validation rows (`valid_pct=0`)
     rank, world = dist.get_rank(), dist.get_world_size()
     k = -(-len(x) // world)
     idx = torch.arange(rank*k, (rank+1)*k); keep = idx < len(x); idx[~keep] = 0
@@ -296,7 +297,8 @@ def _rank_main():
     warnings.showwarning = keep
     try:
         args = pickle.loads((d/'args.pkl').read_bytes())
-        rec, info = _fit_sharded(pd.read_pickle(d/'ratings.pkl'), **args, quiet=True, on_epoch=send)
+        with process_group():   # one group for both fits: `torchrun`'s store serves one initialisation
+            rec, info = _fit_refit(_fit_sharded, pd.read_pickle(d/'ratings.pkl'), **args, quiet=True, on_epoch=send)
         if rec is not None:
             rec.save(d/'rec.pth')
             with atomic_path(d/'info.pkl') as p: p.write_bytes(pickle.dumps(dict(info=info, warnings=kept)))
