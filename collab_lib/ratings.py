@@ -153,7 +153,8 @@ def _arrow_read(path, cols, sep, header, encoding):
     # one rule for ids: integers when every id of the column fits int32, then int64; else the text exactly as in the file (never
     # floats, which would merge ids beyond 2^53 and those written '1' and '1.0'); ratings as float32, else text for `check_ratings` to judge
     I32, I64, S = pa.int32(), pa.int64(), pa.string()
-    tries = [(I32, I32, pa.float32()), (I64, I64, pa.float32()), (I64, S, pa.float32()), (S, I64, pa.float32()), (S, S, pa.float32()), (S, S, S)]
+    tries = [(I32, I32, pa.float32()), (I64, I64, pa.float32()), (I64, S, pa.float32()), (S, I64, pa.float32()), (S, S, pa.float32()), (S, S, S),
+             (None, None, None)]   # the last only for bytes that are not text in `encoding`: pyarrow reads them as binary, which `read_ratings` reports
     for k, types in enumerate(tries):
         conv = pcsv.ConvertOptions(include_columns=names, column_types={n: t for n, t in zip(names, types) if t}, strings_can_be_null=True)
         try: return pcsv.read_csv(path, *opts, conv)
@@ -163,7 +164,7 @@ def _arrow_read(path, cols, sep, header, encoding):
             if 'Empty CSV' in str(e): raise DataError(f'no ratings: {path} is empty') from None
             raise DataError(_binary_kind(path) or f'{path}: {e}') from None
 
-# %% ../nbs/52_ratings.ipynb #21695319
+# %% ../nbs/52_ratings.ipynb #885089fe
 _MAGIC = {b'PAR1': 'a Parquet file', b'\x1f\x8b': 'gzip-compressed', b'BZh': 'bzip2-compressed', b'\xfd7zXZ': 'xz-compressed',
           b'(\xb5/\xfd': 'zstd-compressed', b'PK\x03\x04': 'a zip archive'}
 

@@ -210,7 +210,7 @@ def read_saved(path # a file written by `Recommender.save`
         raise DataError(f'{path} was not written by collab_train / Recommender.save (format {found!r}, expected {RECOMMENDER_FORMAT!r})')
     return d
 
-# %% ../nbs/57_recommend.ipynb #cf989565
+# %% ../nbs/57_recommend.ipynb #2d3d3b22
 _SAVED_KEYS = ('arch', 'state', 'classes', 'rated_starts', 'rated_items', 'names', 'y_range', 'rating_range', 'titles')
 
 def _saved_model(path, d):

@@ -317,6 +317,13 @@ CLI_CASES = {   # case: (arguments, exit status, a word the error line must hold
     'recommend: unknown --user':   (('collab_recommend', 'model.pth', '--user', 'nobody'), 1, 'nobody'),
     "recommend: another tool's file": (('collab_recommend', 'other_tool.pth', '--user', '100'), 1, 'not written by collab_train'),
     'recommend: --rated malformed': (('collab_recommend', 'model.pth', '--rated', 'i01=5,i02'), 2, "'i02'"),
+    'recommend: --rated, an item twice': (('collab_recommend', 'model.pth', '--rated', 'i01=5,i01=1'), 2, 'more than once'),
+    'recommend: an edited model file': (('collab_recommend', 'edited.pth', '--user', '100'), 1, 'damaged or edited model file'),
+    'train: --encoding bogus':     (('collab_train', 'ratings.csv', '--encoding', 'bogus', '--out', 'm.pth'), 2, 'bogus'),
+    "train: --sep '\\'":          (('collab_train', 'ratings.csv', '--sep', '\\', '--out', 'm.pth'), 2, '--sep'),
+    'train: one column twice':     (('collab_train', 'ratings.csv', '--item', 'user', '--out', 'm.pth'), 2, 'three different columns'),
+    'train: --out /dev/null':      (('collab_train', 'ratings.csv', '--out', '/dev/null'), 2, 'character device'),
+    'train: gzip named .csv':      (('collab_train', 'gzip.csv', '--out', 'm.pth'), 1, 'gzip'),
 }
 
 
@@ -331,6 +338,8 @@ def cli_runs(ratings, tmp_path_factory):
     classes = {n: ['#na#', *sorted(ratings[n].unique())] for n in ('user', 'item')}
     Recommender(DotBias(len(classes['user']), len(classes['item']), 4, y_range=Y_RANGE), classes, ratings, 'user', 'item').save(d/'model.pth')
     torch.save({'weights': torch.randn(10, 4)}, d/'other_tool.pth')
+    edited = torch.load(d/'model.pth', weights_only=True); edited['arch'][1]['n_factors'] = 5; torch.save(edited, d/'edited.pth')
+    import gzip; (d/'gzip.csv').write_bytes(gzip.compress((d/'ratings.csv').read_bytes()))
     procs = {case: subprocess.Popen([str(BIN/cmd), *args], cwd=d, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for case, ((cmd, *args), _, _) in CLI_CASES.items()}
     yield d, procs
@@ -349,3 +358,70 @@ def test_cli_bad_input(case, cli_runs):
     assert len(lines) == 1 and lines[0].startswith('error: '), f'expected one error: line on stderr, got {lines}'
     assert word in lines[0], lines[0]
     assert not (d/'m.pth').exists()
+
+
+# ---- issue 22: nothing lost, nothing silently wrong ---------------------------------------------------------
+
+def test_refit_knows_every_user_and_item(ratings):
+    "`refit=True` (collab_train's default): validated, then trained on every rating; users and items rated once are known"
+    from collab_lib.train import fit_recommender
+    once = pd.DataFrame({'user': [9001, 9002, 9003], 'item': ['new1', 'new2', 'new3'], 'rating': np.float32([4, 2, 5])})
+    df = pd.concat([ratings, once], ignore_index=True)
+    rec, info = fit_recommender(df, n_factors=4, epochs=2, seed=0, ranking=True, refit=True)
+    assert set(df.user) <= set(rec.classes['user']) and set(df.item) <= set(rec.classes['item'])
+    assert info['trained_on'] == 1 and info['valid_mse'] > 0 and [r['phase'] for r in info['epochs']] == ['valid'] * 2 + ['refit'] * 2
+    assert rec.ranker.U.shape[0] == len(rec.classes['user'])
+    rec0, info0 = fit_recommender(df, n_factors=4, epochs=1, seed=0, ranking=False, valid_pct=0)
+    assert info0['valid_mse'] is None and info0['trained_on'] == 1 and set(df.item) <= set(rec0.classes['item'])
+    _, info1 = fit_recommender(df, n_factors=4, epochs=1, seed=0, ranking=False)
+    assert info1['trained_on'] == pytest.approx(0.8)
+
+
+def test_ids_exactly_as_in_the_file(tmp_path):
+    "Integer ids of any size, and text, round-trip exactly: no float ids"
+    from collab_lib.ratings import read_ratings
+    ids = [str(2**63 - 1), str(2**63), str(2**64 + 7), '1', '1.0', 'é']
+    (tmp_path/'r.csv').write_text('u,i,r\n' + ''.join(f'{u},{k},3\n' for k, u in enumerate(ids)))
+    assert read_ratings(tmp_path/'r.csv', 'u', 'i', 'r').user.tolist() == ids
+    (tmp_path/'big.csv').write_text(f'u,i,r\n{2**62},1,3\n-5,2,4\n')
+    assert read_ratings(tmp_path/'big.csv', 'u', 'i', 'r').user.tolist() == [2**62, -5]
+
+
+def test_atomic_path_outputs_are_regular_files(tmp_path):
+    "A link is followed (its target replaced, the link kept); a FIFO or a device is refused before anything is written"
+    from collab_lib.core import atomic_path
+    (tmp_path/'link').symlink_to(tmp_path/'target')
+    with atomic_path(tmp_path/'link') as p: p.write_text('new')
+    assert (tmp_path/'link').is_symlink() and (tmp_path/'target').read_text() == 'new'
+    os.mkfifo(tmp_path/'fifo')
+    for bad in (tmp_path/'fifo', Path('/dev/null')):
+        with pytest.raises(FileExistsError, match='not a regular file'):
+            with atomic_path(bad) as p: p.write_text('x')
+    assert sorted(o.name for o in tmp_path.iterdir()) == ['fifo', 'link', 'target']
+
+
+def test_damaged_model_file_is_one_error(trained, tmp_path):
+    "Every part of a saved model is checked against the others: an edit is a `DataError`, never a PyTorch traceback"
+    from collab_lib.core import DataError
+    rec = trained('fit_recommender+GradedALS'); rec.save(tmp_path/'m.pth')
+    edits = [lambda d: d['arch'][1].update(n_factors=3), lambda d: d.update(arch=('Nope', {})), lambda d: d['arch'][1].update(x=1),
+             lambda d: d.update(rated_starts=d['rated_starts'][:-2]), lambda d: d['ranker'].update(V=d['ranker']['V'][:-1]),
+             lambda d: d['classes']['user'].append(-1), lambda d: d['arch'][1].update(n_users=10**12), lambda d: d.pop('names')]
+    for edit in edits:
+        d = torch.load(tmp_path/'m.pth', weights_only=True); edit(d); torch.save(d, tmp_path/'e.pth')
+        with pytest.raises(DataError, match='damaged or edited model file'): Recommender.load(tmp_path/'e.pth')
+
+
+def test_sigterm_is_a_clean_stop(tmp_path):
+    "SIGTERM inside a console script: the file being written is not left behind, one line, exit 143"
+    code = textwrap.dedent("""
+        import os, signal, time
+        from collab_lib.cli import cli_errors
+        from collab_lib.core import atomic_path
+        with cli_errors():
+            with atomic_path('out.bin') as p:
+                p.write_text('half'); os.kill(os.getpid(), signal.SIGTERM); time.sleep(30)
+    """)
+    p = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (143, 'error: stopped by SIGTERM\n')
+    assert list(tmp_path.iterdir()) == []
