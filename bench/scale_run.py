@@ -33,7 +33,7 @@ def train_fresh(csv, out, epochs=1, env=None, refit=False) -> dict:
     res = run_measured([BIN/'collab_train', csv, '--user', 'userId', '--item', 'movieId', '--rating', 'rating',
                         '--epochs', epochs, '--out', out, *([] if refit else ['--no_refit'])], env)
     if res['rc']: raise RuntimeError(f'collab_train failed on {csv} (exit {res["rc"]}):\n{res["out"][-3000:]}')
-    last = dict(o.split('=', 1) for o in res['out'].strip().splitlines()[-1].split())  # valid_mse=<x> saved=<path>
+    last = dict(o.split('=', 1) for o in [l for l in res['out'].splitlines() if l.startswith('backend=')][-1].split())  # ... valid_mse=<x> ... saved=<path>; `warning:` lines may follow
     return dict(secs=res['secs'], peak_rss_gb=res['peak_rss_gb'], valid_mse=float(last['valid_mse']), out=res['out'])
 
 
