@@ -20,7 +20,7 @@ def _tensor(x): return x if isinstance(x, Tensor) else torch.from_numpy(np.array
 def reliability_table(conf, # predicted probabilities of events
                       hit, # whether each event happened (bool or 0/1)
                       n_bins=10 # equal-width bins on [0, 1]
-                     ) -> pd.DataFrame:
+                     ) -> pd.DataFrame: # one row per bin: its count, mean predicted probability and observed frequency
     "Mean predicted probability, observed frequency and count of the predictions in each probability bin (empty bins left out)"
     conf, hit = _tensor(conf).float().view(-1), _tensor(hit).float().view(-1)
     if len(conf) != len(hit): raise ValueError(f'conf and hit differ in length: {len(conf)} and {len(hit)}')
@@ -29,7 +29,10 @@ def reliability_table(conf, # predicted probabilities of events
     return df.groupby('bin').agg(confidence=('confidence', 'mean'), frequency=('frequency', 'mean'), count=('frequency', 'size'))
 
 # %% ../nbs/59_evaluate.ipynb #3b8769c3
-def expected_calibration_error(conf, hit, n_bins=10) -> float:
+def expected_calibration_error(conf, # predicted probabilities of events
+                               hit, # whether each event happened (bool or 0/1)
+                               n_bins=10 # equal-width bins on [0, 1]
+                              ) -> float: # the bins' gaps between predicted and observed frequency, weighted by their counts
     "Count-weighted mean gap between observed frequency and mean predicted probability over the bins of `reliability_table`"
     t = reliability_table(conf, hit, n_bins)
     return float((t['count'] * (t.frequency - t.confidence).abs()).sum() / t['count'].sum())
@@ -37,7 +40,7 @@ def expected_calibration_error(conf, hit, n_bins=10) -> float:
 # %% ../nbs/59_evaluate.ipynb #9618f742
 def rating_errors(preds, # predicted ratings
                   targs # true ratings, same number
-                 ) -> dict:
+                 ) -> dict: # `{"rmse": ..., "mae": ...}`
     "Root mean squared error and mean absolute error of `preds` against `targs`"
     preds, targs = _tensor(preds).float().view(-1), _tensor(targs).float().view(-1)
     if len(preds) != len(targs): raise ValueError(f'preds and targs differ in length: {len(preds)} and {len(targs)}')
@@ -46,9 +49,10 @@ def rating_errors(preds, # predicted ratings
 
 # %% ../nbs/59_evaluate.ipynb #840bc8c3
 def interactions(x, # encoded (user, item) pairs, `(n, 2)`
-                 n_users, n_items, # matrix size (including `#na#` at index 0)
+                 n_users, # rows of the matrix (`#na#` at index 0 included)
+                 n_items, # columns of the matrix (`#na#` at index 0 included)
                  keep=None # optional bool mask: which pairs to mark
-                ) -> Tensor:
+                ) -> Tensor: # bool `(n_users, n_items)`: `True` at the marked pairs
     "Bool matrix `(n_users, n_items)`, `True` where `x` holds the pair (and `keep` is `True`)"
     x = _tensor(x).long().view(-1, 2)
     check_pairs(x[:, 0], x[:, 1], n_users, n_items)
@@ -60,7 +64,8 @@ def interactions(x, # encoded (user, item) pairs, `(n, 2)`
 # %% ../nbs/59_evaluate.ipynb #31f11135
 def top_k(scores, # `(n_users, n_items)`: higher is recommended first
           exclude=None, # bool, same shape: items never recommended (e.g. seen in training)
-          k=10) -> Tensor:
+          k=10 # how many items per user
+         ) -> Tensor: # `(n_users, k)` item indices, best first
     "Indices of the `k` highest-scoring items of each user, leaving out `exclude`d items"
     if exclude is not None: scores = scores.masked_fill(exclude, -float('inf'))
     return scores.topk(k, dim=1).indices
@@ -71,17 +76,24 @@ def _hits(top, relevant, k): return relevant.gather(1, top[:, :k]).float()
 # %% ../nbs/59_evaluate.ipynb #ae7350d2
 def precision_at_k(top, # `(n_users, >=k)` recommended item indices, best first
                    relevant, # bool `(n_users, n_items)`
-                   k=10) -> Tensor:
+                   k=10 # length of the lists
+                  ) -> Tensor: # one value per user
     "Per user: the share of the top `k` items that are relevant"
     return _hits(top, relevant, k).sum(1) / k
 
 # %% ../nbs/59_evaluate.ipynb #0fad6728
-def recall_at_k(top, relevant, k=10) -> Tensor:
+def recall_at_k(top, # `(n_users, >=k)` recommended item indices, best first
+                relevant, # bool `(n_users, n_items)`
+                k=10 # length of the lists
+               ) -> Tensor: # one value per user (`nan` for a user with no relevant item)
     "Per user: the share of the relevant items that are in the top `k` (`nan` for a user with none)"
     return _hits(top, relevant, k).sum(1) / relevant.sum(1)
 
 # %% ../nbs/59_evaluate.ipynb #dc374e63
-def ndcg_at_k(top, relevant, k=10) -> Tensor:
+def ndcg_at_k(top, # `(n_users, >=k)` recommended item indices, best first
+              relevant, # bool `(n_users, n_items)`
+              k=10 # length of the lists
+             ) -> Tensor: # one value per user (`nan` for a user with no relevant item)
     "Per user: discounted gain of the relevant items in the top `k`, divided by its best possible value (`nan` if none)"
     disc = 1 / torch.log2(torch.arange(k) + 2.)
     dcg = (_hits(top, relevant, k) * disc).sum(1)
@@ -93,7 +105,8 @@ def ndcg_at_k(top, relevant, k=10) -> Tensor:
 def block_metrics(scores, # `(n_users, n_items)` scores of a block of users (higher: recommended first)
                   exclude, # bool, same shape: items not to recommend (`None`: none)
                   relevant, # bool, same shape: held-out items the user liked
-                  k=10) -> dict:
+                  k=10 # length of the lists
+                 ) -> dict: # `precision@k`, `recall@k`, `ndcg@k`: one tensor each, a value per user with a relevant item
     "Per user of the block with at least one relevant item: precision@k, recall@k and NDCG@k (one tensor each)"
     users = relevant.any(1)
     top = top_k(scores[users], None if exclude is None else exclude[users], k)
@@ -108,9 +121,9 @@ def _mean_metrics(blocks, k):
 def ranking_metrics(scores, # `(n_users, n_items)` scores of every (user, item) pair
                     exclude, # bool, same shape: items not to recommend
                     relevant, # bool, same shape: held-out items the user liked
-                    k=10,
+                    k=10, # length of the lists
                     bs=None # users per block given to `block_metrics` (default: all at once)
-                   ) -> dict:
+                   ) -> dict: # mean `precision@k`, `recall@k`, `ndcg@k`
     "Mean precision@k, recall@k and NDCG@k over the users with at least one relevant item"
     bs = ifnone(bs, max(len(scores), 1))
     return _mean_metrics([block_metrics(scores[i:i+bs], exclude[i:i+bs], relevant[i:i+bs], k) for i in range(0, len(scores), bs)], k)
@@ -128,10 +141,12 @@ def eval_masks(dls, # `CollabTensorDataLoaders` (encoded pairs in `dls.train.dat
     return exclude, relevant
 
 # %% ../nbs/59_evaluate.ipynb #3e6093f9
-def predict_all(model, n_users, n_items,
+def predict_all(model, # any model of the course
+                n_users, # user rows
+                n_items, # item rows
                 to_rating=None, # function from a batch of model outputs to ratings; default: flatten
                 bs=200_000 # pairs per forward pass
-               ) -> Tensor:
+               ) -> Tensor: # `(n_users, n_items)` predicted ratings
     "Predicted rating of every (user, item) pair, as an `(n_users, n_items)` matrix, by `predict_batched`"
     to_rating = ifnone(to_rating, lambda o: o.view(-1))
     pairs = torch.cartesian_prod(torch.arange(n_users), torch.arange(n_items))
@@ -139,9 +154,11 @@ def predict_all(model, n_users, n_items,
 
 # %% ../nbs/59_evaluate.ipynb #afcda310
 def evaluate_scores(scores, # `(n_users, n_items)` predicted ratings (or any score, when `pred_valid` is given)
-                    dls, k=10, threshold=4,
+                    dls, # the `CollabTensorDataLoaders` of the model (its validation split is evaluated)
+                    k=10, # length of the top-N lists
+                    threshold=4, # a validation rating at least this is relevant
                     pred_valid=None # predicted ratings of the validation pairs; default: read from `scores`
-                   ) -> dict:
+                   ) -> dict: # RMSE, MAE, and the ranking metrics at `k`
     "RMSE and MAE on the validation ratings, then precision@k, recall@k and NDCG@k of ranking by `scores`"
     xv, yv = dls.valid.dataset.x, dls.valid.dataset.y.view(-1)
     if pred_valid is None: pred_valid = scores[xv[:, 0], xv[:, 1]]
@@ -150,7 +167,7 @@ def evaluate_scores(scores, # `(n_users, n_items)` predicted ratings (or any sco
 # %% ../nbs/59_evaluate.ipynb #b241b5f0
 def rating_block(model, # a serving model (`DotBias` or `EmbeddingMLP`, see `serving_model`)
                  users # rows of the users, `(b,)`
-                ) -> Tensor:
+                ) -> Tensor: # `(b, n_items)` predicted ratings
     "`(b, n_items)`: the predicted rating of every item row for each of `users` (a matrix product for `DotBias`, batched pairs otherwise)"
     users = torch.as_tensor(users, dtype=torch.long).view(-1)
     if isinstance(model, DotBias):
@@ -164,7 +181,7 @@ def csr_block(starts, # where each row's entries start (`n_rows + 1` values, com
               cols, # the column of each entry, grouped by row
               rows, # the rows wanted, `(b,)`
               n_cols # width of the block
-             ) -> Tensor:
+             ) -> Tensor: # bool `(b, n_cols)`
     "Bool `(b, n_cols)`: `True` at the entries of `rows` in the sparse rows (`starts`, `cols`)"
     rows = np.asarray(rows, dtype=np.int64)
     s, e = np.asarray(starts)[rows], np.asarray(starts)[rows + 1]
@@ -183,7 +200,7 @@ def evaluate_recommender(rec, # a `Recommender` (its rating model, ranking model
                          rating_name='rating', # column of `valid` with the ratings
                          use_ranker=True, # rank by `rec.ranker` when it has one, as `Recommender.recommend` does (`False`: by predicted rating)
                          exclude=None # `(starts, items)`: the items each user rated in training, by user row; default: `rec`'s rated items less the pairs of `valid`
-                        ) -> dict:
+                        ) -> dict: # RMSE, MAE, `precision@k`, `recall@k`, `ndcg@k`, and the counts `n_valid`, `n_unknown`, `n_users`
     "RMSE and MAE of `rec.predict` on `valid`, and precision@k, recall@k and NDCG@k of `rec`'s top-N lists, a block of users at a time"
     un, itn, n_items = rec.user_name, rec.item_name, len(rec.classes[rec.item_name])
     u, i = [encode(valid[n].to_numpy(), rec.classes[n]).numpy() for n in (un, itn)]
@@ -211,14 +228,18 @@ def evaluate_recommender(rec, # a `Recommender` (its rating model, ranking model
     return {**res, **_mean_metrics(blocks, k), 'n_users': sum(len(b[f'ndcg@{k}']) for b in blocks)}
 
 # %% ../nbs/59_evaluate.ipynb #2f6683b5
-def item_counts(x, n_items) -> Tensor:
+def item_counts(x, # encoded (user, item) pairs, `(n, 2)`
+                n_items # item rows
+               ) -> Tensor: # ratings per item row
     "Number of ratings of each item in the encoded pairs `x`"
     return torch.bincount(_tensor(x)[:, 1].long(), minlength=n_items).float()
 
 # %% ../nbs/59_evaluate.ipynb #e298d769
-def item_mean_ratings(x, y, n_items,
+def item_mean_ratings(x, # encoded (user, item) pairs, `(n, 2)`
+                      y, # their ratings
+                      n_items, # item rows
                       damping=0 # weight of the global mean, in ratings
-                     ) -> Tensor:
+                     ) -> Tensor: # each item row's mean rating, shrunk toward the global mean by `damping` ratings
     "Each item's mean rating in (`x`, `y`), shrunk to the global mean by `damping` ratings; the global mean for unrated items"
     y = _tensor(y).float().view(-1); mu = y.mean()
     sums = torch.zeros(n_items).index_add_(0, _tensor(x)[:, 1].long(), y)

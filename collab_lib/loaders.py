@@ -34,14 +34,17 @@ class CollabTensors:
 class CollabTensorDL(FaDataLoader):
     "A fastai `DataLoader` whose batches are slices of index tensors; shuffles by permutation (or draws with `replacement`)"
     n_inp = 1
-    def __init__(self, dataset=None, # `CollabTensors`
+    def __init__(self,
+                 dataset=None, # `CollabTensors`
                  bs=64, # batch size (of all processes together, when `world_size > 1`)
                  shuffle=False, # draw a new order every epoch
                  drop_last=False, # leave out the last, incomplete batch
                  replacement=False, # draw rows with replacement, as fastai's `TabWeightedDL` does
                  generator=None, # `torch.Generator` of the shuffles; `None`: PyTorch's global one
-                 rank=0, world_size=1, # this process's slice of each shuffled batch, out of `world_size` (sharded training)
-                 **kwargs):
+                 rank=0, # this process's slice of each shuffled batch (sharded training)
+                 world_size=1, # the processes that share each batch
+                 **kwargs # passed to fastai's `DataLoader`
+                ):
         super().__init__(dataset, bs=bs, shuffle=shuffle, drop_last=drop_last, **kwargs)
         self.replacement, self.generator, self.rank, self.world_size = replacement, generator, rank, world_size
 
@@ -69,7 +72,7 @@ class CollabTensorDL(FaDataLoader):
 
 # %% ../nbs/53_loaders.ipynb #c5eec442
 def make_classes(values # the values of one column (training rows only)
-                ) -> CategoryMap:
+                ) -> CategoryMap: # the sorted distinct values, `#na#` first
     "fastai's `CategoryMap` of `values`, sorted, `#na#` first"
     return CategoryMap(pd.Series(pd.unique(np.asarray(values))), add_na=True)
 
@@ -184,7 +187,12 @@ class CollabTensorDataLoaders(DataLoaders):
 CollabTensorDataLoaders.from_csv = delegates(to=CollabTensorDataLoaders.from_df)(CollabTensorDataLoaders.from_csv)
 
 # %% ../nbs/53_loaders.ipynb #814de8f7
-def fast_dls(ratings, bs=2048, seed=42, item_name='title', **kwargs) -> CollabTensorDataLoaders:
+def fast_dls(ratings, # the ratings (user, item, rating columns)
+             bs=2048, # batch size
+             seed=42, # seed of the random split and the shuffles
+             item_name='title', # the item column
+             **kwargs # passed to `CollabTensorDataLoaders.from_df`
+            ) -> CollabTensorDataLoaders: # the tensor `DataLoaders`
     "`CollabTensorDataLoaders` for `ratings` (random 20% validation split) at batch size `bs`"
     return CollabTensorDataLoaders.from_df(ratings, item_name=item_name, bs=bs, seed=seed, **kwargs)
 
@@ -193,7 +201,7 @@ def book_dls(ratings=None, # the book's ratings table; `load_ratings()` when omi
              bs=64, # batch size
              seed=42, # seed of the random split (nothing else is seeded)
              item_name='title' # the item column
-            ) -> DataLoaders:
+            ) -> DataLoaders: # the chapter's `DataLoaders`: 20% held out, items by title
     "The chapter's data as `CollabTensorDataLoaders`: a random 20% validation split, `item_name` as items"
     if ratings is None: ratings = load_ratings()
     return fast_dls(ratings, bs=bs, seed=seed, item_name=item_name)

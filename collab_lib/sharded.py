@@ -49,14 +49,19 @@ def _quiet_torchrec():
 SHARD_TABLES = ('user_factors', 'user_bias', 'movie_factors', 'movie_bias')   # `DotProductBias`'s embeddings, by name
 
 def shard_width(n_cols # columns used: the factors, or 1 for a bias
-               ) -> int:
+               ) -> int: # the width of its table: `n_cols` rounded up to what the kernels take
     "Width of a sharded table: `n_cols`, then zeros up to a multiple of 4 (FBGEMM's kernels want one)"
     return -(-n_cols // 4) * 4
 
 class ShardedDotProductBias(Module):
     "`DotProductBias` whose four embeddings are TorchRec tables, each row padded with zeros to `shard_width`, ready to shard"
-    def __init__(self, n_users, n_movies, n_factors, y_range=(0, 5.5),
-                 device='meta'): # 'meta': no memory until `shard_model` places each process's rows
+    def __init__(self,
+                 n_users, # user rows
+                 n_movies, # item rows
+                 n_factors, # latent factors
+                 y_range=(0, 5.5), # `(low, high)` of the predictions
+                 device='meta' # 'meta': no memory until `shard_model` places each process's rows
+                ):
         tr = need_torchrec()
         self.n_factors, self.y_range = n_factors, y_range
         self.ebc = tr.EmbeddingBagCollection(device=torch.device(device), tables=[
@@ -81,10 +86,12 @@ class ShardedDotProductBias(Module):
 
 # %% ../nbs/18a_sharded.ipynb #c51297a2
 def init_rows(w, # rows `first_row`, `first_row + 1`, ... of a table, filled in place
-              first_row, n_cols, # the first row's index in the table; the columns used (the rest are zeros)
-              seed=42,
+              first_row, # the first row's index in the table
+              n_cols, # the columns used (the rest are zeros)
+              seed=42, # seed of the draws: row `r` gets the same values whatever the processes
               table=0, # which table: each gets its own draws
-              chunk=65_536):
+              chunk=65_536 # rows drawn at a time
+             ): # nothing: fills `w`
     "Fill `w` with the values its rows have in the whole table (normal, std 0.01, as fastai's `Embedding`; zero padding), however the table is split"
     lo, hi = first_row, first_row + len(w)
     with torch.no_grad():
@@ -124,7 +131,8 @@ def shard_model(model, # a `ShardedDotProductBias` (on 'meta')
 
 # %% ../nbs/18a_sharded.ipynb #be3991e4
 @_quiet_torchrec()
-def local_rows(dmp) -> list:
+def local_rows(dmp # from `shard_model`
+              ) -> list: # one dict per table: this process's rows and their bytes
     "The rows this process holds: per table `table`, `first_row`, `n_rows`, `bytes` (its weights), `opt_bytes` (its optimiser state) and `table_bytes` (the whole table's weights)"
     opt = dmp.fused_optimizer.state_dict()['state']
     def nbytes(ts): return sum(s.tensor.numel() * s.tensor.element_size() for t in ts for s in t.local_shards())
@@ -135,7 +143,7 @@ def local_rows(dmp) -> list:
 
 @_quiet_torchrec()
 def gather_model(dmp # from `shard_model`
-                ) -> DotBias:
+                ) -> DotBias: # the whole model, in process 0 (`None` in the others)
     "Every process sends its rows to process 0, which gets a `DotBias` (the book's `DotProductBias`) with the trained factors and biases (the others get `None`)"
     m, k, rank = dmp.module, dmp.module.n_factors, dist.get_rank()
     full = {}
@@ -182,12 +190,12 @@ def _add_decay(rows, c, grad): return grad.add(rows, alpha=c)
 @_quiet_torchrec()
 def sharded_fit(dmp, # from `shard_model`
                 dls, # `CollabTensorDataLoaders`; their training loader is set to give this process its slice of every batch
-                epochs=3,
+                epochs=3, # passes over the training ratings
                 wd=0., # L2 penalty on the rows each rating looks up (the fused kernels on CPUs ignore weight decay)
                 seed=None, # seed of the shuffles, the same in every process (they must agree); `None`: PyTorch's generator
                 quiet=False, # no progress bar
                 on_epoch=None # `on_epoch(row)` after each epoch, in every process
-               ) -> list:
+               ) -> list: # one row per epoch: `train_mse`, `valid_mse`, `secs`
     "Train `dmp` for `epochs` (the fused optimiser steps inside `backward`): per epoch `train_mse`, `valid_mse` and `secs`, the same in every process"
     # each process takes its slice of every training batch, in an order all processes draw alike
     dls.train.rank, dls.train.world_size = dist.get_rank(), dist.get_world_size()

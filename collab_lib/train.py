@@ -29,14 +29,15 @@ RANKER_LARGE_ROWS = 20_000 # and from this many users and items together: each a
 def fit_bs(bs, # the batch size asked for
            n_train, # training rows
            multiple=1 # the result is a multiple of this (the processes of a sharded run)
-          ) -> int:
+          ) -> int: # the batch size to train with
     "`bs`, made smaller for small tables so that they still get a few steps an epoch (at most a quarter of the rows, at least 8)"
     bs = min(bs, max(8, n_train // 4), n_train)
     return max(multiple, bs // multiple * multiple)
 
 def check_fit(valid_mse, # the trained model's validation MSE
               dls, # its `DataLoaders`
-              n_factors):
+              n_factors # its factors (named in the warning)
+             ): # nothing: raises or warns
     "`DataError` if training diverged (a NaN validation MSE); a `DataWarning` if the model does worse than predicting the mean rating; nothing to check without validation (`valid_mse` `None`)"
     if valid_mse is None: return
     if not np.isfinite(valid_mse): raise DataError('training diverged: the validation loss is NaN')
