@@ -43,7 +43,7 @@ def shard_fresh(csv, out, nproc, epochs=None, env=None, extra=()) -> dict:
     of training), `rank_table_share`, `epochs` (each with `since_start`: seconds from the command's start to the epoch's end)"""
     stats = Path(out).with_suffix('.json')
     start = time.time()
-    res = run_measured([BIN/'collab_train', csv, '--user', 'userId', '--item', 'movieId', '--rating', 'rating', '--nproc', nproc,
+    res = run_measured([BIN/'collab_train', csv, '--user', 'userId', '--item', 'movieId', '--rating', 'rating', '--nproc', nproc, '--backend', 'sharded',
                         *(['--epochs', epochs] if epochs else []), '--out', out, '--stats', stats, '--no_refit', *extra], env)
     if res['rc']: raise RuntimeError(f'collab_train --nproc failed on {csv} (exit {res["rc"]}):\n{res["out"][-3000:]}')
     info = json.loads(Path(stats).read_text())

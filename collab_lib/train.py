@@ -8,7 +8,7 @@ __all__ = ['LARGE_N', 'LARGE_ROWS', 'RANKER_LARGE_N', 'RANKER_LARGE_ROWS', 'SHAR
            'fit_recommender']
 
 # %% ../nbs/58_train.ipynb #88eb28b4
-import time, warnings
+import gc, time, warnings
 import numpy as np, torch
 from fastcore.basics import ifnone
 from fastai.callback.core import Callback
@@ -168,6 +168,7 @@ def _fit_refit(fit_once, ratings, *args, valid_pct, refit, ranking, on_epoch, **
     if not (refit and valid_pct > 0): rec, info = once(valid_pct, 'valid' if valid_pct > 0 else 'all', ranking); valid = info
     else:
         _, valid = once(valid_pct, 'valid', False)   # the ranking model is trained once, for the model returned
+        valid.pop('learn', None); gc.collect()   # the validated model, its optimiser state and its loaders go before the refit allocates its own
         rec, info = once(0, 'refit', ranking)
         info['epochs'] = valid['epochs'] + info['epochs']
     info.update(valid_mse=valid['epochs'][-1]['valid_mse'], train_mse=info['epochs'][-1]['train_mse'], trained_on=1 - valid_pct * (not refit))
