@@ -12,7 +12,8 @@ from .ratings import DataWarning, read_ratings, load_ratings_df, check_ratings, 
 from .loaders import CollabTensorDataLoaders
 from .learner import FastLearner, fit_fast
 from .models import DotBias, EmbeddingMLP, serving_model, embedding_weights
-from .book import DotProduct, DotProductBias, create_params, DotProductBiasParams, CollabNN
+from .book import DotProduct, DotProductBias, create_params, CollabNN
+from .book_params import DotProductBias as DotProductBiasParams
 from .interpret import top_biases, plot_item_pca, nearest_items
 from .recommend import Recommender, fold_in, ItemFromMetadata
 from .train import fit_recommender
