@@ -9,7 +9,7 @@ __all__ = ['DotProduct', 'DotProductBias', 'create_params', 'CollabNN']
 from fastai.collab import *
 from fastai.tabular.all import *
 
-# %% ../nbs/02_dot_product.ipynb #df144bbc
+# %% ../nbs/02_dot_product.ipynb #79c7a55e
 class DotProduct(Module):
     "The book's dot-product model: a user's and a movie's factors multiplied and summed, squashed into `y_range` by `sigmoid_range`"
     def __init__(self, n_users, n_movies, n_factors, y_range=(0,5.5)):

@@ -156,6 +156,22 @@ def test_no_hidden_cell_text(page_name, desktop):
     assert not shown, f'hidden cells show: {shown[:3]}'
 
 
+def test_generated_paragraphs_shown_once(page_name, desktop):
+    "A paragraph a cell writes (`Markdown(f...)`) shown twice: as its source and as its text (the source needs `#| echo: false`)."
+    code = [l.strip() for l in desktop(page_name)['bodyInner'].splitlines() if re.search(r'\bMarkdown\(f?["\']', l)]
+    assert not code, f'generated paragraphs show their source: {[short(l) for l in code[:3]]}'
+
+
+PART_I = tuple(f'{n:02d}_' for n in range(10)) + ('09a_',)
+
+def test_lessons_free_of_build_chatter(page_name, desktop):
+    "A lesson of Part I that talks to the reader about our build: `make` targets or the saved results' paths."
+    if not page_name.startswith(PART_I): pytest.skip('Part I lessons only')
+    text = desktop(page_name)['bodyInner']
+    found = sorted({m.group(0) for m in re.finditer(r'make (test|results|outputs|bench\S*)|results/\S+', text)})
+    assert not found, f'build chatter: {found[:5]}'
+
+
 def test_show_doc_output_rendered(desktop):
     "`show_doc` output left as raw markdown (no API docs on any page: nbdev's processing did not run)."
     assert sum(len(desktop(p)['apidocs']) for p in PAGES) > 0, 'no show_doc output (a heading and a signature) on any page'
