@@ -10,7 +10,7 @@ import numpy as np, torch
 from fastcore.basics import store_attr, ifnone, patch_to
 from fastprogress.fastprogress import progress_bar
 from .ratings import group_rows, check_pairs
-from .core import seeded_generator
+from .core import seeded_generator, torch_device
 from .ranking import row_grams, row_sums
 
 # %% ../nbs/19a_bayesian.ipynb #cc1bb8d6
@@ -21,9 +21,9 @@ def sample_wishart(df, # degrees of freedom, more than the dimension minus one
                   ) -> torch.Tensor: # `(d, d)` symmetric positive definite draw
     "One draw of a Wishart matrix, by Bartlett's decomposition: its mean is `df * scale`"
     d = scale.shape[0]
-    A = torch.diag(torch.as_tensor(rng.chisquare(df - np.arange(d)), dtype=scale.dtype).sqrt())
-    il = torch.tril_indices(d, d, -1)
-    A[il[0], il[1]] = torch.randn(il.shape[1], generator=gen, dtype=scale.dtype)
+    A = torch.diag(torch.as_tensor(rng.chisquare(df - np.arange(d)), dtype=scale.dtype, device=scale.device).sqrt())
+    il = torch.tril_indices(d, d, -1, device=scale.device)
+    A[il[0], il[1]] = torch.randn(il.shape[1], generator=gen, dtype=scale.dtype).to(scale.device)   # drawn on the CPU: the same draws on every device
     LA = torch.linalg.cholesky(scale) @ A
     return LA @ LA.T
 
@@ -36,10 +36,10 @@ def sample_normal_wishart(X, # `(n, d)` vectors
     "A draw of the mean `mu` and precision `Lam` of a Gaussian prior, from their posterior given the rows of `X`"
     n, d = X.shape
     xbar = X.mean(0); C = (X - xbar).T @ (X - xbar)
-    W = torch.linalg.inv(torch.eye(d, dtype=X.dtype) + C + beta0 * n / (beta0 + n) * torch.outer(xbar, xbar))
+    W = torch.linalg.inv(torch.eye(d, dtype=X.dtype, device=X.device) + C + beta0 * n / (beta0 + n) * torch.outer(xbar, xbar))
     Lam = sample_wishart(d + n, (W + W.T) / 2, gen, rng)
     L = torch.linalg.cholesky((beta0 + n) * Lam)
-    z = torch.randn(d, 1, generator=gen, dtype=X.dtype)
+    z = torch.randn(d, 1, generator=gen, dtype=X.dtype).to(X.device)
     return n * xbar / (beta0 + n) + torch.linalg.solve_triangular(L.T, z, upper=True).flatten(), Lam
 
 # %% ../nbs/19a_bayesian.ipynb #ee7b1d3f
@@ -54,24 +54,25 @@ def sample_rows(starts, # where each row's entries start: row `r` holds `cols[st
                ) -> torch.Tensor: # `(n_rows, d)`, one vector per row
     "A draw of every row's vector `w_r`, given `vals ~ N(w_r . F[cols], 1/alpha)` and the prior `N(prior_mean[r], Lam^-1)`"
     n, d = len(starts) - 1, F.shape[1]
-    cols = torch.as_tensor(cols)
-    P = row_grams(starts, cols, torch.ones(len(cols), dtype=F.dtype), F) * alpha + Lam
+    cols = torch.as_tensor(cols, device=F.device)
+    P = row_grams(starts, cols, torch.ones(len(cols), dtype=F.dtype, device=F.device), F) * alpha + Lam
     b = alpha * row_sums(starts, cols, vals, F) + prior_mean @ Lam
     L = torch.linalg.cholesky(P)
     mean = torch.cholesky_solve(b[:, :, None], L)[:, :, 0]
-    z = torch.randn(n, d, 1, generator=gen, dtype=F.dtype)
+    z = torch.randn(n, d, 1, generator=gen, dtype=F.dtype).to(F.device)
     return mean + torch.linalg.solve_triangular(L.transpose(1, 2), z, upper=True)[:, :, 0]
 
 # %% ../nbs/19a_bayesian.ipynb #aebff7de
 def implicit_features(rows, # row of each rated (row, column) pair
                       cols, # column of each pair
                       n_rows, # number of rows
-                      n_cols # number of columns
+                      n_cols, # number of columns
+                      device=None # where to build it (`None`: the CPU)
                      ) -> torch.Tensor: # `(n_rows, n_cols)` float64
     "Dense `(n_rows, n_cols)`: 1/sqrt(number of entries of the row) where the row rated the column, else 0"
-    rows, cols = torch.as_tensor(rows, dtype=torch.long), torch.as_tensor(cols, dtype=torch.long)
+    rows, cols = torch.as_tensor(rows, dtype=torch.long, device=device), torch.as_tensor(cols, dtype=torch.long, device=device)
     n = torch.bincount(rows, minlength=n_rows).double()
-    A = torch.zeros(n_rows, n_cols, dtype=torch.float64)
+    A = torch.zeros(n_rows, n_cols, dtype=torch.float64, device=device)
     A[rows, cols] = n[rows].rsqrt()
     return A
 
@@ -83,7 +84,7 @@ class ImplicitLink:
                  lam=10. # initial precision of `B`'s prior
                 ) -> None: # nothing: `B` starts at zero
         store_attr('A,lam'); self.ev, self.E = torch.linalg.eigh(A.T @ A)
-        self.B = torch.zeros(A.shape[1], d, dtype=A.dtype)
+        self.B = torch.zeros(A.shape[1], d, dtype=A.dtype, device=A.device)
     def offset(self) -> torch.Tensor: # `(n_rows, d)`, the prior mean's part from the side information
         return self.A @ self.B
     def sample(self, Y, # `(n_rows, d)` the vectors, minus the prior's mean `mu`
@@ -94,7 +95,7 @@ class ImplicitLink:
         "Draw `B` given the vectors and their prior precision `Lam`, then `lam`; returns `B`"
         g, Fm = torch.linalg.eigh(Lam)
         prec = self.ev.clamp(min=0)[:, None] * g[None] + self.lam
-        z = torch.randn(prec.shape, generator=gen, dtype=Y.dtype)
+        z = torch.randn(prec.shape, generator=gen, dtype=Y.dtype).to(Y.device)
         self.B = self.E @ ((self.E.T @ (self.A.T @ Y) @ Lam @ Fm) / prec + z / prec.sqrt()) @ Fm.T
         self.lam = rng.gamma(1 + self.B.numel() / 2, 1 / (1 + 0.5 * float(self.B.pow(2).sum())))
         return self.B
@@ -131,27 +132,29 @@ def fit(self, users, # encoded user of each rating (`0..n_users-1`)
         ratings, # the ratings
         n_users=None, # number of users (default: the largest user index plus one)
         n_items=None, # number of items (default: the largest item index plus one)
-        quiet=False # no progress bar
-       ) -> BayesianMF: # `self`, with the kept draws `U` and `V`
+        quiet=False, # no progress bar
+        device=None # where to sample (`None`: fastai's `default_device()`, see `torch_device`); the random draws are made on the CPU, so a seed gives the same model on every device
+       ) -> BayesianMF: # `self`, with the kept draws `U` and `V` (on `device`)
     "Draw `burn_in + n_samples` sweeps of the sampler and keep the last `n_samples` draws"
     u, i, n_users, n_items = check_pairs(users, items, n_users, n_items, ratings)
     r = np.asarray(ratings, dtype=np.float64)
     if len(r) == 0 or not np.isfinite(r).all(): raise ValueError('ratings must be finite and not empty')
     gen = seeded_generator(self.seed)
     rng = np.random.default_rng(self.seed)
-    d, dt = self.n_factors, torch.float64
+    d, dt, dev = self.n_factors, torch.float64, torch_device(device, sparse=True)
     self.mean, self.rating_range, self.n_users, self.n_items = float(r.mean()), (float(r.min()), float(r.max())), n_users, n_items
-    rc, ut, it = torch.as_tensor(r - self.mean), torch.as_tensor(u), torch.as_tensor(i)
+    rc, ut, it = [torch.as_tensor(o, device=dev) for o in (r - self.mean, u, i)]
     (ou, su), (oi, si) = group_rows(u, n_users), group_rows(i, n_items)
-    links = [ImplicitLink(implicit_features(u, i, n_users, n_items), d + 1), ImplicitLink(implicit_features(i, u, n_items, n_users), d + 1)] if self.implicit else [None, None]
-    U, V = [0.1 * torch.randn(n, d + 1, generator=gen, dtype=dt) for n in (n_users, n_items)]
-    one = lambda n: torch.ones(n, 1, dtype=dt)
+    iu, ui, ou, oi = [torch.as_tensor(o, device=dev) for o in (i[ou], u[oi], ou, oi)]   # each side's entries, grouped once, on the device
+    links = [ImplicitLink(implicit_features(u, i, n_users, n_items, dev), d + 1), ImplicitLink(implicit_features(i, u, n_items, n_users, dev), d + 1)] if self.implicit else [None, None]
+    U, V = [(0.1 * torch.randn(n, d + 1, generator=gen, dtype=dt)).to(dev) for n in (n_users, n_items)]
+    one = lambda n: torch.ones(n, 1, dtype=dt, device=dev)
     alpha, keep = 1., []
     steps = range(self.burn_in + self.n_samples)
     for k in (steps if quiet else progress_bar(steps)):
         # users: vectors (p_u, b_u) against movie features (q_i, 1), target r - mean - c_i; then the movies the same way
-        U = _side(U, su, i[ou], (rc - V[it, d])[ou], torch.cat([V[:, :d], one(n_items)], 1), links[0], alpha, gen, rng)
-        V = _side(V, si, u[oi], (rc - U[ut, d])[oi], torch.cat([U[:, :d], one(n_users)], 1), links[1], alpha, gen, rng)
+        U = _side(U, su, iu, (rc - V[it, d])[ou], torch.cat([V[:, :d], one(n_items)], 1), links[0], alpha, gen, rng)
+        V = _side(V, si, ui, (rc - U[ut, d])[oi], torch.cat([U[:, :d], one(n_users)], 1), links[1], alpha, gen, rng)
         e = rc - ((U[ut, :d] * V[it, :d]).sum(1) + U[ut, d] + V[it, d])
         alpha = rng.gamma(1 + len(e) / 2, 1 / (1 + 0.5 * float(e.pow(2).sum())))
         if k >= self.burn_in: keep.append((U.float(), V.float()))
@@ -168,8 +171,9 @@ def predict(self, users, # encoded users
     "Posterior mean of the rating of each (user, item) pair, averaged over the kept draws and clipped to the ratings' range"
     if not hasattr(self, 'U'): raise ValueError('BayesianMF.predict: call fit first')
     u, i, _, _ = check_pairs(users, items, self.n_users, self.n_items)
+    u, i = torch.as_tensor(u, device=self.U.device), torch.as_tensor(i, device=self.U.device)
     d, out = self.n_factors, []
     for s in range(0, len(u), bs):
         U, V = self.U[:, u[s:s+bs]], self.V[:, i[s:s+bs]]
         out.append(((U[..., :d] * V[..., :d]).sum(-1) + U[..., d] + V[..., d]).mean(0) + self.mean)
-    return torch.cat(out).clamp(*self.rating_range).numpy() if out else np.zeros(0, dtype=np.float32)
+    return torch.cat(out).clamp(*self.rating_range).cpu().numpy() if out else np.zeros(0, dtype=np.float32)

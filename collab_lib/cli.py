@@ -76,6 +76,21 @@ def cli_errors():
         print(f'error: {_message(e)}', file=sys.stderr); sys.exit(1)
 
 # %% ../nbs/20_cli.ipynb #d599e51f
+_DEVICE = re.compile(r'cpu|cuda(:\d+)?|mps')
+
+def _check_device(device):
+    "`UsageError` for a `--device` that names no device (whether this machine has it is known once PyTorch loads: `_device`)"
+    _need(device is None or _DEVICE.fullmatch(device), f'--device must be cpu, cuda, cuda:<n> or mps, got {device!r}')
+
+def _device(device, processes=1):
+    "The `torch.device` of `--device` (default: fastai's `default_device()`), said in one line on stdout; `UsageError` if this machine has no such device"
+    from collab_lib.core import torch_device, device_line
+    try: dev = torch_device(device)
+    except ValueError as e: raise UsageError(str(e).replace(f'device {device!r}', f'--device {device}', 1)) from None
+    if int(os.environ.get('RANK', 0)) == 0:
+        print(f'training on {device_line(dev) if processes == 1 else f"{dev} ({processes} processes)"}', flush=True)
+    return dev
+
 def _print_losses(learn):
     "The train and valid loss of each epoch of `learn`, as a table"
     import pandas as pd
@@ -87,16 +102,18 @@ def collab_book(epochs:int=5, # number of epochs of `fit_one_cycle`
                 lr:float=5e-3, # maximum learning rate (for bs=64)
                 wd:float=0.1, # weight decay (for bs=64)
                 bs:int=64, # batch size
-                seed:int=42 # random seed for the split and the initialisation
+                seed:int=42, # random seed for the split and the initialisation
+                device:str=None # where to train: cpu, cuda, cuda:<n> or mps (default: a CUDA GPU when there is one, else the CPU)
                ):
     "Train the book's dot-product model with biases on MovieLens 100k; the last line printed is `valid_mse=<x>`"
     with cli_errors(), _quiet_libraries():
         _need(epochs >= 1, f'--epochs must be at least 1, got {epochs}'); _need(bs >= 1, f'--bs must be at least 1, got {bs}')
+        _check_device(device)
         from collab_lib.core import seeded_rng
         from collab_lib.loaders import book_dls
         from collab_lib.learner import fit_fast
         from collab_lib.book import DotProductBias
-        dls = book_dls(bs=bs, seed=seed)
+        dls = book_dls(bs=bs, seed=seed, device=_device(device))
         with seeded_rng(seed): model = DotProductBias(len(dls.classes['user']), len(dls.classes['title']), 50)   # the process's own random state untouched
         learn = fit_fast(dls, model, epochs=epochs, lr=lr, wd=wd, seed=seed, quiet=True)
         _print_losses(learn)
@@ -166,25 +183,30 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
                  seed:int=42, # random seed of the split, the initial weights and the shuffles
                  no_ranking:store_true=False, # skip the ranking model (top-N lists then go by predicted rating)
                  no_refit:store_true=False, # save the validated model itself, trained without the held-out ratings (it does not know users and items seen only there)
-                 stats:str=None # also write the run's numbers (each epoch; sharded: each process's rows and memory) here, as JSON
+                 stats:str=None, # also write the run's numbers (each epoch; sharded: each process's rows and memory) here, as JSON
+                 device:str=None # where the fastai backend trains: cpu, cuda, cuda:<n> or mps (default: a CUDA GPU when there is one, else the CPU); the sharded backend trains on CPUs
                 ):
     "Train the book's dot-product model on a ratings file, in one process or its tables sharded over `--nproc` processes, and save it as a `Recommender`: validated on `--valid_pct` of the ratings, then trained again on all of them, so that it knows every user and item of the file (`--no_refit`: the validated model)"
     with cli_errors(), _quiet_libraries():
         _need(backend in (None, 'fastai', 'sharded'), f'--backend must be fastai or sharded, got {backend!r}')
         if 'LOCAL_RANK' in os.environ: backend, nproc = backend or 'sharded', 1   # one of the processes of a `torchrun` of the user's own
         _need(not (backend == 'fastai' and nproc > 1), f'--backend fastai trains in one process, got --nproc {nproc}')
+        _check_device(device)
+        sharded = backend == 'sharded' or nproc > 1
+        _need(not (sharded and device not in (None, 'cpu')), f'the sharded backend trains on CPUs (TorchRec with fbgemm-gpu-cpu), got --device {device}: use --backend fastai')
         if stats: _check_out(stats, '--stats')
         df = _training_data(csv, out, user, item, rating, sep, encoding, valid_pct, dict(nproc=nproc, n_factors=n_factors, epochs=epochs, bs=bs),
                             dict(lr=lr, wd=wd))   # bad arguments and bad data fail here, before PyTorch loads and before any other process starts
         from importlib.util import find_spec
-        if (backend == 'sharded' or nproc > 1) and not (find_spec('torchrec') and find_spec('fbgemm_gpu')):   # say so before PyTorch loads
+        if sharded and not (find_spec('torchrec') and find_spec('fbgemm_gpu')):   # say so before PyTorch loads
             from collab_lib.sharded import need_torchrec; need_torchrec()
         from collab_lib.train import fit_recommender, epoch_line   # PyTorch and fastai only once the data is known to be good
         first = int(os.environ.get('RANK', 0)) == 0
+        dev = _device('cpu' if sharded else device, nproc)
         def show(row):
             if first: print(epoch_line(row), flush=True)
         rec, info = fit_recommender(df, user, item, rating, n_factors=n_factors, epochs=epochs, bs=bs, lr=lr, wd=wd, valid_pct=valid_pct, seed=seed,
-                                    ranking=not no_ranking, check=False, nproc=nproc, backend=backend, on_epoch=show, refit=not no_refit)
+                                    ranking=not no_ranking, check=False, nproc=nproc, backend=backend, on_epoch=show, refit=not no_refit, device=None if sharded else dev)
         if rec is None: return   # a process other than 0 of a `torchrun` of the user's own
         unknown = {n: df[c].nunique() - (len(rec.classes[c]) - 1) for n, c in (('users', user), ('items', item))}   # seen only in held-out ratings
         if any(unknown.values()):

@@ -10,7 +10,7 @@ import numpy as np
 # PyTorch is imported where it is used: reading and checking ratings (`ratings`) loads without it, so a bad file is refused in a fraction of a second
 
 # %% auto #0
-__all__ = ['DataError', 'atomic_path', 'seeded_generator', 'seeded_rng', 'peak_rss_gb']
+__all__ = ['DataError', 'atomic_path', 'seeded_generator', 'seeded_rng', 'torch_device', 'device_line', 'peak_rss_gb']
 
 # %% ../nbs/50_core.ipynb #26cce017
 class DataError(ValueError):
@@ -59,6 +59,39 @@ def seeded_rng(seed=None # seed of PyTorch's generator inside the block; `None`:
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(seed)
         yield
+
+# %% ../nbs/50_core.ipynb #43b29ca3
+def torch_device(device=None, # a `torch.device` or its name ('cpu', 'cuda', 'cuda:1', 'mps'); `None`: the default
+                 sparse=False # the caller needs sparse products or float64, which Apple's MPS lacks: a default MPS becomes the CPU
+                ): # a `torch.device`, with its index where it has one ('cuda' becomes 'cuda:0')
+    "`device`, or fastai's convention when `None` (`default_device()`: CUDA when PyTorch sees a GPU, else MPS, else the CPU); `ValueError` for a device this machine does not have"
+    import sys, torch
+    if device is None:
+        fa = sys.modules.get('fastai.torch_core')   # loaded: its `default_device()`, which honours `defaults.use_cuda`
+        device = fa.default_device() if fa is not None else 'cuda' if torch.cuda.is_available() else 'mps' if _has_mps() else 'cpu'
+        if sparse and torch.device(device).type == 'mps': device = 'cpu'
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}: give cpu, cuda, cuda:<n> or mps") from None
+    if dev.type == 'cuda':
+        if not torch.cuda.is_available(): raise ValueError(f'device {device!r}: PyTorch sees no CUDA device on this machine (torch {torch.__version__})')
+        if dev.index is None: dev = torch.device('cuda', torch.cuda.current_device())
+        if dev.index >= torch.cuda.device_count(): raise ValueError(f'device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)')
+    elif dev.type == 'mps' and not _has_mps(): raise ValueError(f'device {device!r}: PyTorch sees no MPS device on this machine')
+    elif dev.type not in ('cpu', 'cuda', 'mps'): raise ValueError(f"device {device!r}: collab_lib trains on cpu, cuda or mps")
+    return dev
+
+def _has_mps():
+    "Whether PyTorch sees Apple's MPS device"
+    import torch
+    return bool(getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available())
+
+def device_line(device # a `torch.device` (see `torch_device`)
+               ) -> str: # 'cuda:0 (NVIDIA H200)', or 'cpu (2 threads)'
+    "Where training runs, as the console scripts say it: the device and the GPU's name, or the CPU's threads"
+    import torch
+    if device.type == 'cuda': return f'{device} ({torch.cuda.get_device_name(device)})'
+    if device.type == 'cpu': n = torch.get_num_threads(); return f'cpu ({n} thread{"s" * (n != 1)})'
+    return str(device)
 
 # %% ../nbs/50_core.ipynb #51993e37
 def peak_rss_gb() -> float: # peak resident memory, in GB (10^9 bytes)

@@ -10,6 +10,7 @@ from fastai.collab import *
 from fastai.tabular.all import *
 from fastai.data.load import DataLoader as FaDataLoader
 import torch.distributed as dist
+from .core import torch_device
 from .ratings import random_split, encode
 from .movielens import load_ratings
 
@@ -32,7 +33,7 @@ class CollabTensors:
 
 # %% ../nbs/53_loaders.ipynb #85e0de97
 class CollabTensorDL(FaDataLoader):
-    "A fastai `DataLoader` whose batches are slices of index tensors; shuffles by permutation (or draws with `replacement`)"
+    "A fastai `DataLoader` whose batches are slices of index tensors kept on its `device`; shuffles by permutation (or draws with `replacement`)"
     n_inp = 1
     def __init__(self,
                  dataset=None, # `CollabTensors`
@@ -48,18 +49,35 @@ class CollabTensorDL(FaDataLoader):
         super().__init__(dataset, bs=bs, shuffle=shuffle, drop_last=drop_last, **kwargs)
         self.replacement, self.generator, self.rank, self.world_size = replacement, generator, rank, world_size
 
+    def _resident(self):
+        "The dataset's `x` and `y` on this loader's device, copied there once (where they already are: as they are)"
+        x, y, dev = self.dataset.x, self.dataset.y, self.device
+        if dev is None or x.device == dev: return x, y
+        key = (x, y, dev)
+        if self.__dict__.get('_res_key') is None or any(a is not b for a, b in zip(self._res_key, key)):
+            self._res_key, self._res = key, (x.to(dev), None if y is None else y.to(dev))
+        return self._res
+
+    def _order(self, n, dev):
+        "This epoch's order of the rows: a permutation, or `n` draws with `replacement`; on a GPU drawn there, by a generator seeded from one draw of `generator`"
+        g = self.generator
+        if dev.type != 'cpu':   # `generator` is a CPU one (or PyTorch's global one): one number from it seeds this epoch's draw on the device
+            g = torch.Generator(dev).manual_seed(int(torch.randint(2**62, (), generator=g)))
+        return torch.randint(n, (n,), generator=g, device=dev) if self.replacement else torch.randperm(n, generator=g, device=dev)
+
     def __iter__(self):
         self.randomize(); self.before_iter()
-        x, y, n, bs = self.dataset.x, self.dataset.y, self.n, self.bs
-        g = self.generator
-        order = None if not self.shuffle else torch.randint(n, (n,), generator=g) if self.replacement else torch.randperm(n, generator=g)
+        x, y = self._resident()
+        bs = self.bs
         rank, world = (self.rank, self.world_size) if self.shuffle else (0, 1)
         if bs % world: raise ValueError(f'batch size {bs} is not divisible by the {world} processes')
+        if self.shuffle:   # one gather an epoch, where the rows are: each batch is then a slice, no copy and no transfer
+            order = self._order(self.n, x.device)
+            x, y = x[order], (None if y is None else y[order])
+        lo, hi = rank*bs//world, (rank+1)*bs//world   # this process's share of each batch
         for i in range(len(self)):
-            idx = slice(i*bs, (i+1)*bs) if order is None else order[i*bs:(i+1)*bs]
-            if world > 1: idx = (torch.arange(n)[idx] if order is None else idx)[rank*bs//world:(rank+1)*bs//world]
-            b = (x[idx].long(),) if y is None else (x[idx].long(), y[idx])
-            yield b if self.device is None else to_device(b, self.device)
+            s = slice(i*bs + lo, i*bs + hi)
+            yield (x[s].long(),) if y is None else (x[s].long(), y[s])
         self.after_iter()
 
     def new(self, dataset=None, # the `CollabTensors` of the copy; `None`: this loader's
@@ -141,7 +159,8 @@ class CollabTensorDataLoaders(DataLoaders):
     @classmethod
     @delegates(CollabTensorDL)
     def from_df(cls, ratings, valid_pct=0.2, user_name=None, item_name=None, rating_name=None, seed=None,
-                bs=64, val_bs=None, device=None, replacement=False,
+                bs=64, val_bs=None, replacement=False,
+                device=None, # where the batches (and so the model) go: `None`, fastai's `default_device()` (see `torch_device`)
                 idx_dtype=torch.long, # `torch.int32` halves the memory of the encoded pairs (batches are `int64` all the same)
                 splits=None, # `(train, valid)` row positions to use instead of a random split (e.g. a dataset's own folds)
                 **kwargs):
@@ -153,6 +172,7 @@ class CollabTensorDataLoaders(DataLoaders):
         x = torch.stack([encode(v, classes[n]).to(idx_dtype) for n, v in cols.items()], 1)
         y = torch.from_numpy(np.require(ratings[rating_name].to_numpy(), np.float32, 'W'))[:, None]  # 'W': a writable copy only if needed
         ds = partial(CollabTensors, classes=classes, y_names=[rating_name])
+        device = torch_device(device)
         dls = cls(CollabTensorDL(ds(x[tr], y[tr]), bs=bs, shuffle=True, drop_last=True, replacement=replacement, device=device, **kwargs),
                   CollabTensorDL(ds(x[va], y[va]), bs=ifnone(val_bs, bs*2), device=device, **kwargs), device=device)
         dls.classes, dls.cat_names, dls.y_names, dls.splits = classes, L(user_name, item_name), L(rating_name), (tr, va)
@@ -200,8 +220,9 @@ def fast_dls(ratings, # the ratings (user, item, rating columns)
 def book_dls(ratings=None, # the book's ratings table; `load_ratings()` when omitted
              bs=64, # batch size
              seed=42, # seed of the random split (nothing else is seeded)
-             item_name='title' # the item column
+             item_name='title', # the item column
+             device=None # where the batches go (`None`: fastai's `default_device()`)
             ) -> DataLoaders: # the chapter's `DataLoaders`: 20% held out, items by title
     "The chapter's data as `CollabTensorDataLoaders`: a random 20% validation split, `item_name` as items"
     if ratings is None: ratings = load_ratings()
-    return fast_dls(ratings, bs=bs, seed=seed, item_name=item_name)
+    return fast_dls(ratings, bs=bs, seed=seed, item_name=item_name, device=device)

@@ -9,15 +9,15 @@ __all__ = ['row_sums', 'row_grams', 'GradedALS', 'is_liked']
 import warnings, numpy as np, torch
 from fastcore.basics import store_attr, ifnone, patch_to
 from fastprogress.fastprogress import progress_bar
-from .core import seeded_generator
+from .core import seeded_generator, torch_device
 from .ratings import group_rows, check_pairs
 
 # %% ../nbs/19_ranking.ipynb #55748cbc
 def _csr(starts, cols, w, n_cols):
-    "A sparse CSR matrix of the entries (row `r`: `cols[starts[r]:starts[r+1]]`) with values `w`"
+    "A sparse CSR matrix of the entries (row `r`: `cols[starts[r]:starts[r+1]]`) with values `w`, on the device of `w`"
     with warnings.catch_warnings():  # PyTorch's "sparse CSR support is in beta": said once per process, here silenced locally
         warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
-        return torch.sparse_csr_tensor(torch.as_tensor(np.asarray(starts)) - int(starts[0]), torch.as_tensor(cols, dtype=torch.long), w,
+        return torch.sparse_csr_tensor(torch.as_tensor(np.asarray(starts), device=w.device) - int(starts[0]), torch.as_tensor(cols, dtype=torch.long, device=w.device), w,
                                        (len(starts) - 1, n_cols), check_invariants=False)
 
 def row_sums(starts, # where each row's entries start: row `r` holds `cols[starts[r]:starts[r+1]]`
@@ -26,7 +26,7 @@ def row_sums(starts, # where each row's entries start: row `r` holds `cols[start
              F # `(n_cols, d)` features of the columns
             ) -> torch.Tensor: # `(n_rows, d)`, one weighted sum per row
     "`(n_rows, d)`: for each row, the sum of `w * F[c]` over its entries"
-    return torch.sparse.mm(_csr(starts, cols, torch.as_tensor(w, dtype=F.dtype), len(F)), F)
+    return torch.sparse.mm(_csr(starts, cols, torch.as_tensor(w, dtype=F.dtype, device=F.device), len(F)), F)
 
 def row_grams(starts, # where each row's entries start, as for `row_sums`
               cols, # column of each entry, grouped by row
@@ -36,7 +36,7 @@ def row_grams(starts, # where each row's entries start, as for `row_sums`
              ) -> torch.Tensor: # `(n_rows, d, d)`, one weighted Gram matrix per row
     "`(n_rows, d, d)`: for each row, the sum of `w * outer(F[c], F[c])` over its entries, as a sparse-dense product"
     n, d = len(starts) - 1, F.shape[1]
-    starts, w = np.asarray(starts), torch.as_tensor(w, dtype=F.dtype)
+    starts, w = np.asarray(starts), torch.as_tensor(w, dtype=F.dtype, device=F.device)
     FF = (F[:, :, None] * F[:, None, :]).reshape(-1, d * d)
     out = [row_sums(starts[a:min(n, a + chunk) + 1], cols[starts[a]:starts[min(n, a + chunk)]], w[starts[a]:starts[min(n, a + chunk)]], FF).view(-1, d, d)
            for a in range(0, n, chunk)]
@@ -63,7 +63,7 @@ def _targets(self, liked): "Target of each rated cell: 1 if liked, else `q`"; re
 def _half_step(starts, cols, t, F, reg, alpha):
     "Every row's vector: the weighted ridge regression of its targets `t` on `F` (weight `1+alpha`), unrated cells counting with target 0 and weight 1"
     d = F.shape[1]
-    A = row_grams(starts, cols, torch.full((len(cols),), float(alpha), dtype=F.dtype), F) + (F.T @ F + reg * torch.eye(d, dtype=F.dtype))
+    A = row_grams(starts, cols, torch.full((len(cols),), float(alpha), dtype=F.dtype, device=F.device), F) + (F.T @ F + reg * torch.eye(d, dtype=F.dtype, device=F.device))
     return torch.linalg.solve(A, row_sums(starts, cols, (1 + alpha) * t, F))
 
 # %% ../nbs/19_ranking.ipynb #d00434f7
@@ -73,17 +73,18 @@ def fit(self, users, # encoded user of each rating (`0..n_users-1`)
         liked, # whether each rating is a "like" (bool)
         n_users=None, # number of users (default: the largest user index plus one)
         n_items=None, # number of items (default: the largest item index plus one)
-        quiet=True # no progress bar
+        quiet=True, # no progress bar
+        device=None # where to fit (`None`: fastai's `default_device()`, see `torch_device`); `U` and `V` stay there (`to` moves them)
        ) -> GradedALS: # `self`, with the vectors `U` and `V`
     "Alternate `iters` times: every user's vector given the items', then every item's given the users'"
     users, items, n_users, n_items = check_pairs(users, items, n_users, n_items, liked)
     if len(users) == 0: raise ValueError('no ratings to fit')
-    t, gen = self._targets(liked), seeded_generator(self.seed)
+    t, gen, dev = self._targets(liked), seeded_generator(self.seed), torch_device(device, sparse=True)
     (ou, su), (oi, si) = group_rows(users, n_users), group_rows(items, n_items)
-    by_user, by_item = (su, torch.as_tensor(items[ou]), t[ou]), (si, torch.as_tensor(users[oi]), t[oi])  # each side's entries, grouped once
+    by_user, by_item = [(s, torch.as_tensor(c).to(dev), t[o].to(dev)) for s, c, o in ((su, items[ou], ou), (si, users[oi], oi))]  # each side's entries, grouped once, on the device
     del ou, oi, t
-    self.U = torch.randn(n_users, self.n_factors, generator=gen) * 0.01
-    self.V = torch.randn(n_items, self.n_factors, generator=gen) * 0.01
+    self.U = (torch.randn(n_users, self.n_factors, generator=gen) * 0.01).to(dev)   # drawn on the CPU: the same start on every device
+    self.V = (torch.randn(n_items, self.n_factors, generator=gen) * 0.01).to(dev)
     for _ in (range(self.iters) if quiet else progress_bar(range(self.iters))):
         self.U = _half_step(*by_user, self.V, self.reg, self.alpha)
         self.V = _half_step(*by_item, self.U, self.reg, self.alpha)
@@ -93,9 +94,9 @@ def fit(self, users, # encoded user of each rating (`0..n_users-1`)
 @patch_to(GradedALS)
 def scores(self, users # encoded users
           ) -> torch.Tensor: # `(len(users), n_items)` scores
-    "`(len(users), n_items)`: the score of every item for each user (higher: recommended first)"
+    "`(len(users), n_items)`: the score of every item for each user (higher: recommended first), on the device of the vectors"
     if not hasattr(self, 'U'): raise ValueError('GradedALS.scores: call fit first')
-    return self.U[torch.as_tensor(users, dtype=torch.long)] @ self.V.T
+    return self.U[torch.as_tensor(users, dtype=torch.long, device=self.U.device)] @ self.V.T
 
 # %% ../nbs/19_ranking.ipynb #db918136
 def is_liked(r, # ratings
@@ -116,8 +117,8 @@ def fold_in(self, items, # encoded items a new user rated
 
 @patch_to(GradedALS)
 def state(self) -> dict: # for `GradedALS.from_state` (and `torch.save`)
-    "The settings and the vectors, as plain values and tensors"
-    return dict(n_factors=self.n_factors, reg=float(self.reg), alpha=float(self.alpha), q=float(self.q), iters=self.iters, U=self.U, V=self.V)
+    "The settings and the vectors, as plain values and CPU tensors"
+    return dict(n_factors=self.n_factors, reg=float(self.reg), alpha=float(self.alpha), q=float(self.q), iters=self.iters, U=self.U.cpu(), V=self.V.cpu())
 
 @patch_to(GradedALS, cls_method=True)
 def from_state(cls, d # a dict from `GradedALS.state`
@@ -126,3 +127,10 @@ def from_state(cls, d # a dict from `GradedALS.state`
     m = cls(**{k: d[k] for k in ('n_factors', 'reg', 'alpha', 'q', 'iters')})
     m.U, m.V = d['U'], d['V']
     return m
+
+@patch_to(GradedALS)
+def to(self, device # a device, or its name
+      ) -> GradedALS: # `self`, its vectors on `device`
+    "Move the fitted vectors to `device` (a `Recommender` keeps its ranking model on the CPU)"
+    self.U, self.V = self.U.to(device), self.V.to(device)
+    return self

@@ -7,7 +7,7 @@ __all__ = ['RECOMMENDER_FORMAT', 'FOLDIN_LAMBDA', 'Recommender', 'read_saved', '
            'ItemFromMetadata', 'item_targets', 'predict_new_items']
 
 # %% ../nbs/57_recommend.ipynb #b49e9b00
-import warnings
+import copy, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn, Tensor
@@ -34,8 +34,13 @@ def _check_ids(values, classes, o2i, name):
                         f'such as {getattr(v, "item", lambda: v)()!r}, the model {type(c).__name__} ids such as {getattr(c, "item", lambda: c)()!r}')
 
 # %% ../nbs/57_recommend.ipynb #af3ae4fc
+def _on_cpu(model):
+    "`model` itself when it is on the CPU, else a copy there (the caller's model stays where it is)"
+    p = next(model.parameters(), None)
+    return model if p is None or p.device.type == 'cpu' else copy.deepcopy(model).cpu()
+
 class Recommender:
-    "Recommendations, similar items and predictions from a trained `model`, by the original ids of the ratings"
+    "Recommendations, similar items and predictions from a trained `model`, by the original ids of the ratings, on the CPU (a model trained on a GPU is copied there)"
     def __init__(self, model, # a trained rating model, kept in its plain PyTorch form (`serving_model`)
                  classes, # {user_name: classes, item_name: classes} of the model's rows, '#na#' first
                  ratings, # the ratings the model was trained on (at least the user and item columns); unused when `rated` is given
@@ -48,8 +53,9 @@ class Recommender:
                  rated=None, # `(rated_starts, rated_items)` if already known (a loaded file)
                  ranker=None # optional ranking model for the top-N lists (`GradedALS`, rows as `classes`); `None`: rank by predicted rating
                 ) -> None: # nothing: keeps the serving model, the classes and each user's rated items
-        store_attr('user_name,item_name,titles,ranker')
-        self.model = serving_model(model)
+        store_attr('user_name,item_name,titles')
+        self.model = _on_cpu(serving_model(model))   # served on the CPU, wherever it was trained
+        self.ranker = None if ranker is None else ranker.to('cpu')
         self.classes = {n: list(classes[n]) for n in (user_name, item_name)}   # plain lists: no fastai `CategoryMap` to serve
         self.y_range = ifnone(y_range, self.model.y_range)
         self.u2i, self.i2i = [{o: i for i, o in enumerate(self.classes[n]) if i > 0} for n in (user_name, item_name)]

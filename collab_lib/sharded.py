@@ -247,7 +247,7 @@ def _fit_sharded(ratings, # the ratings: every process passes the same table
     with process_group():
         rank, world = dist.get_rank(), dist.get_world_size()
         seed = _shared_seed(seed)
-        dls = _loaders(ratings, user, item, rating, valid_pct, seed, bs, world, torch.int32)   # each process the same share of a batch
+        dls = _loaders(ratings, user, item, rating, valid_pct, seed, bs, 'cpu', world, torch.int32)   # each process the same share of a batch; on the CPU, as TorchRec's kernels here
         bs = dls.train.bs
         dmp = shard_model(ShardedDotProductBias(len(dls.classes[user]), len(dls.classes[item]), n_factors, y_range=y_range), lr, seed)
         t = time.time()

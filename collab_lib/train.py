@@ -12,7 +12,7 @@ import gc, time, warnings
 import numpy as np, torch
 from fastcore.basics import ifnone
 from fastai.callback.core import Callback
-from .core import DataError, seeded_rng
+from .core import DataError, seeded_rng, torch_device
 from .ratings import DataWarning, check_ratings, check_trainable
 from .loaders import CollabTensorDataLoaders
 from .learner import fit_fast
@@ -51,7 +51,8 @@ def check_fit(valid_mse, # the trained model's validation MSE
 def add_ranker(rec, # a `Recommender`
                dls, # the `CollabTensorDataLoaders` of its rating model, already encoded
                seed=None, # seed of the ranking model's initial factors (`None`: fresh)
-               quiet=True # no progress bar
+               quiet=True, # no progress bar
+               device=None # where to fit it (`None`: `torch_device`'s default); the `Recommender` keeps it on the CPU
               ) -> Recommender: # `rec`, with its `ranker` set
     "Train a `GradedALS` on the training ratings of `dls` as `rec`'s ranking model (the large-data settings from `RANKER_LARGE_N` ratings or `RANKER_LARGE_ROWS` users and items on)"
     # the training split only, as the rating model: the validation ratings stay unseen by both, so evaluating the served lists is fair
@@ -59,18 +60,18 @@ def add_ranker(rec, # a `Recommender`
     user, item = dls.cat_names[:2]
     large = len(x) >= RANKER_LARGE_N or len(dls.classes[user]) + len(dls.classes[item]) >= RANKER_LARGE_ROWS
     als = GradedALS(n_factors=16, iters=5, seed=seed) if large else GradedALS(seed=seed)
-    rec.ranker = als.fit(x[:, 0], x[:, 1], is_liked(y, rec.rating_range), len(dls.classes[user]), len(dls.classes[item]), quiet=quiet)
+    rec.ranker = als.fit(x[:, 0], x[:, 1], is_liked(y, rec.rating_range), len(dls.classes[user]), len(dls.classes[item]), quiet=quiet, device=device).to('cpu')
     return rec
 
-def _loaders(ratings, user, item, rating, valid_pct, seed, bs, multiple=1, idx_dtype=torch.long):
-    "Both backends' `CollabTensorDataLoaders`: the split of `seed`, `bs` fitted to the table (`fit_bs`, a multiple of the processes)"
+def _loaders(ratings, user, item, rating, valid_pct, seed, bs, device, multiple=1, idx_dtype=torch.long):
+    "Both backends' `CollabTensorDataLoaders` on `device`: the split of `seed`, `bs` fitted to the table (`fit_bs`, a multiple of the processes)"
     n_train = len(ratings) - int(valid_pct * len(ratings))
-    return CollabTensorDataLoaders.from_df(ratings, valid_pct, user, item, rating, seed=seed, bs=fit_bs(bs, n_train, multiple), idx_dtype=idx_dtype)
+    return CollabTensorDataLoaders.from_df(ratings, valid_pct, user, item, rating, seed=seed, bs=fit_bs(bs, n_train, multiple), idx_dtype=idx_dtype, device=device)
 
 def _serve(model, dls, ratings, title_name, ranking, seed, quiet):
-    "Both backends' last step: the trained `model` as a `Recommender` over the ids of `dls`, with its ranking model when `ranking`"
+    "Both backends' last step: the trained `model` as a `Recommender` over the ids of `dls` (on the CPU), with its ranking model, fitted on the device of `dls`, when `ranking`"
     rec = Recommender.from_dls(model, dls, ratings, title_name)
-    return add_ranker(rec, dls, seed, quiet) if ranking else rec
+    return add_ranker(rec, dls, seed, quiet, dls.device) if ranking else rec
 
 
 # %% ../nbs/58_train.ipynb #e9eac824
@@ -97,19 +98,24 @@ class _EpochRows(Callback):
     "Each epoch of a fit as a row (`epoch`, `train_mse`: the mean loss over the epoch's training batches, `valid_mse`, `secs`, `at`), passed to `on_epoch`"
     order = 60   # after the `Recorder`, which holds the validation loss
     def __init__(self, on_epoch=None): self.rows, self.on_epoch = [], on_epoch
-    def before_epoch(self): self.t, self.sse, self.n = time.perf_counter(), torch.zeros((), dtype=torch.float64), 0
+    def before_epoch(self): self.t, self.sse, self.n = time.perf_counter(), None, 0
     def after_batch(self):
-        if self.training: n = len(self.yb[0]); self.sse += self.loss.detach().double() * n; self.n += n
+        if not self.training: return
+        n, loss = len(self.yb[0]), self.loss.detach()
+        if self.sse is None: self.sse = torch.zeros((), dtype=torch.float32 if loss.device.type == 'mps' else torch.float64, device=loss.device)   # summed where the loss is: no wait for the GPU per batch
+        self.sse += loss.to(self.sse.dtype) * n; self.n += n
     def after_epoch(self):
         v = self.recorder.values[-1][1] if len(self.dls.valid.dataset) else None   # no validation rows: no validation loss
-        row = dict(epoch=self.epoch, train_mse=float(self.sse) / max(self.n, 1), valid_mse=None if v is None else float(v),
+        row = dict(epoch=self.epoch, train_mse=float(ifnone(self.sse, 0.)) / max(self.n, 1), valid_mse=None if v is None else float(v),
                    secs=time.perf_counter() - self.t, at=time.time())
         self.rows.append(row)
         if self.on_epoch: self.on_epoch(row)
 
-def _check_args(nproc, backend, n_factors, epochs, bs, lr, wd):
+def _check_args(nproc, backend, n_factors, epochs, bs, lr, wd, device=None):
     "`ValueError` for an argument no backend can train with, before any data is touched or process started (`valid_pct`: `check_trainable`)"
     if backend not in (None, *BACKENDS): raise ValueError(f"backend must be one of {BACKENDS} or None, got {backend!r}")
+    if (backend == 'sharded' or nproc > 1) and device is not None and torch.device(device).type != 'cpu':
+        raise ValueError(f"the sharded backend trains on CPUs (TorchRec with fbgemm-gpu-cpu), got device={str(device)!r}: use backend='fastai' for {device}")
     if not (isinstance(nproc, int) and nproc >= 1): raise ValueError(f'nproc must be at least 1, got {nproc}')
     if backend == 'fastai' and nproc > 1: raise ValueError(f"backend 'fastai' trains in one process, got nproc={nproc}: use backend='sharded'")
     for name, v in dict(n_factors=n_factors, epochs=epochs, bs=bs).items():
@@ -136,12 +142,14 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
                     check=True, # run `check_ratings` first (`False`: the caller has, e.g. `read_ratings`)
                     nproc=1, # processes: 1 trains in this one; more start that many on this machine, with the tables sharded over them
                     backend=None, # 'fastai' (one process) or 'sharded' (TorchRec); `None`: 'sharded' when `nproc > 1`, else 'fastai'
-                    on_epoch=None # `on_epoch(row)` after each epoch, in this process, with the epoch's row of `info['epochs']`
-                   ) -> tuple: # `(Recommender, info)`: `info` has `backend`, `nproc`, `seed`, `secs`, `valid_mse` (of the validated model; `None` without validation), `train_mse` and `trained_on` (share of the ratings) of the model returned, `epochs` (per epoch `phase`, `train_mse`, `valid_mse`, `secs`), and `learn` ('fastai') or the processes' tables and memory ('sharded')
+                    on_epoch=None, # `on_epoch(row)` after each epoch, in this process, with the epoch's row of `info['epochs']`
+                    device=None # where the 'fastai' backend trains, rating and ranking model (`None`: fastai's `default_device()`, see `torch_device`); the 'sharded' one trains on CPUs
+                   ) -> tuple: # `(Recommender, info)`: `info` has `backend`, `nproc`, `device`, `seed`, `secs`, `valid_mse` (of the validated model; `None` without validation), `train_mse` and `trained_on` (share of the ratings) of the model returned, `epochs` (per epoch `phase`, `train_mse`, `valid_mse`, `secs`), and `learn` ('fastai') or the processes' tables and memory ('sharded')
     "Train the book's dot-product model with biases on `ratings`, in one process (fastai) or with its tables sharded over `nproc` processes (TorchRec), plus a `GradedALS` for top-N lists; `DataError` when the data cannot make a model"
     t = time.perf_counter()
-    _check_args(nproc, backend, n_factors, epochs, bs, lr, wd)
+    _check_args(nproc, backend, n_factors, epochs, bs, lr, wd, device)
     backend = ifnone(backend, 'sharded' if nproc > 1 else 'fastai')
+    device = torch_device('cpu' if backend == 'sharded' else device)
     if check: ratings = check_ratings(ratings, user, item, rating)
     y_range = ifnone(y_range, check_trainable(ratings, rating, valid_pct))   # bad data fails here, before any process starts
     d = train_defaults(backend, len(ratings), ratings[user].nunique() + ratings[item].nunique())
@@ -155,8 +163,8 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
         if nproc > 1: rec, info = _launch_sharded(ratings, user, item, rating, nproc=nproc, **args)   # each process runs `_fit_refit(_fit_sharded, ...)`
         else:
             with process_group(): rec, info = _fit_refit(_fit_sharded, ratings, user, item, rating, **args)
-    else: rec, info = _fit_refit(_fit_fastai, ratings, user, item, rating, base_bs=d['base_bs'], **args)
-    info.update(backend=backend, secs=time.perf_counter() - t)
+    else: rec, info = _fit_refit(_fit_fastai, ratings, user, item, rating, base_bs=d['base_bs'], device=device, **args)
+    info.update(backend=backend, device=str(device), secs=time.perf_counter() - t)
     return rec, info
 
 def _fit_refit(fit_once, ratings, *args, valid_pct, refit, ranking, on_epoch, **kwargs):
@@ -174,9 +182,9 @@ def _fit_refit(fit_once, ratings, *args, valid_pct, refit, ranking, on_epoch, **
     info.update(valid_mse=valid['epochs'][-1]['valid_mse'], train_mse=info['epochs'][-1]['train_mse'], trained_on=1 - valid_pct * (not refit))
     return rec, info
 
-def _fit_fastai(ratings, user, item, rating, n_factors, epochs, bs, lr, wd, valid_pct, seed, y_range, title_name, quiet, ranking, on_epoch, base_bs):
+def _fit_fastai(ratings, user, item, rating, n_factors, epochs, bs, lr, wd, valid_pct, seed, y_range, title_name, quiet, ranking, on_epoch, base_bs, device):
     "The one-process backend of `fit_recommender`, its arguments resolved"
-    dls = _loaders(ratings, user, item, rating, valid_pct, seed, bs, idx_dtype=torch.int32 if len(ratings) >= LARGE_N else torch.long)
+    dls = _loaders(ratings, user, item, rating, valid_pct, seed, bs, device, idx_dtype=torch.int32 if len(ratings) >= LARGE_N else torch.long)
     bs = dls.train.bs
     with seeded_rng(seed): model = DotBias(len(dls.classes[user]), len(dls.classes[item]), n_factors, y_range=y_range)
     rows = _EpochRows(on_epoch)

@@ -324,6 +324,10 @@ CLI_CASES = {   # case: (arguments, exit status, a word the error line must hold
     'train: one column twice':     (('collab_train', 'ratings.csv', '--item', 'user', '--out', 'm.pth'), 2, 'three different columns'),
     'train: --out /dev/null':      (('collab_train', 'ratings.csv', '--out', '/dev/null'), 2, 'character device'),
     'train: gzip named .csv':      (('collab_train', 'gzip.csv', '--out', 'm.pth'), 1, 'gzip'),
+    'train: --device gpu':         (('collab_train', 'ratings.csv', '--device', 'gpu', '--out', 'm.pth'), 2, '--device'),
+    'train: --device cuda:99':     (('collab_train', 'ratings.csv', '--device', 'cuda:99', '--out', 'm.pth'), 2, '--device cuda:99'),
+    'train: sharded on cuda':      (('collab_train', 'ratings.csv', '--nproc', '2', '--device', 'cuda', '--out', 'm.pth'), 2, 'sharded backend trains on CPUs'),
+    'book: --device tpu':          (('collab_book', '--device', 'tpu'), 2, '--device'),
 }
 
 
@@ -425,3 +429,59 @@ def test_sigterm_is_a_clean_stop(tmp_path):
     p = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=60)
     assert (p.returncode, p.stderr) == (143, 'error: stopped by SIGTERM\n')
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- issue 24: the device follows fastai's convention ----------------------------------------------------
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+
+
+def test_device_default_and_explicit(ratings):
+    "Without `device=`, training goes where fastai's `default_device()` points; the `Recommender` serves on the CPU either way"
+    from fastai.torch_core import default_device
+    from collab_lib.train import fit_recommender
+    for device in (None, 'cpu'):
+        rec, info = fit_recommender(ratings, n_factors=4, epochs=1, seed=0, device=device)
+        assert info['device'] == str(default_device() if device is None else torch.device(device))
+        assert info['learn'].dls.device == torch.device(info['device'])
+        assert next(info['learn'].model.parameters()).device == torch.device(info['device'])
+        assert next(rec.model.parameters()).device.type == 'cpu' and rec.ranker.U.device.type == 'cpu'
+
+
+def test_bad_device_is_refused_before_training(ratings):
+    from collab_lib.train import fit_recommender
+    with pytest.raises(ValueError, match="unknown device 'gpu'"): fit_recommender(ratings, epochs=1, device='gpu')
+    with pytest.raises(ValueError, match='sharded backend trains on CPUs'): fit_recommender(ratings, epochs=1, backend='sharded', device='cuda')
+
+
+def test_collab_book_says_where_it_trains():
+    out = subprocess.run([str(BIN/'collab_book'), '--epochs', '1', '--bs', '4096', '--device', 'cpu'], env=ENV, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert lines[0] == 'training on cpu (1 thread)' and lines[-1].startswith('valid_mse=')
+
+
+@CUDA
+def test_cuda_training_serves_on_the_cpu(ratings, tmp_path):
+    "On a GPU: trained there by default, saved, and loaded and served on the CPU with the same answers"
+    from collab_lib.train import fit_recommender
+    rec, info = fit_recommender(ratings, n_factors=4, epochs=2, seed=0)
+    assert info['device'].startswith('cuda') and next(info['learn'].model.parameters()).is_cuda
+    assert next(rec.model.parameters()).device.type == 'cpu'
+    again = Recommender.load(rec.save(tmp_path/'m.pth'))
+    u = ratings.user.iloc[0]
+    pd.testing.assert_frame_equal(again.recommend(u, 5), rec.recommend(u, 5))
+
+
+@CUDA
+def test_cuda_models_match_the_cpu(encoded):
+    "GradedALS and BayesianMF draw their random numbers on the CPU: the same seed gives the same model on either device"
+    from collab_lib.ranking import GradedALS, is_liked
+    from collab_lib.bayes import BayesianMF
+    u, i, r, n_u, n_i = encoded
+    liked = is_liked(r, (1., 5.))
+    a, b = [GradedALS(n_factors=4, reg=1., iters=3, seed=0).fit(u, i, liked, n_u, n_i, device=d) for d in ('cpu', 'cuda')]
+    assert b.U.is_cuda
+    torch.testing.assert_close(b.U.cpu(), a.U, atol=1e-4, rtol=1e-3)
+    p, q = [BayesianMF(n_factors=4, n_samples=8, burn_in=4, seed=0).fit(u, i, r, n_u, n_i, quiet=True, device=d).predict(u, i) for d in ('cpu', 'cuda')]
+    assert np.sqrt(((p - r)**2).mean()) == pytest.approx(np.sqrt(((q - r)**2).mean()), abs=1e-3)
