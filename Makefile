@@ -11,7 +11,7 @@ TORCH ?= torch==2.14.1 torchvision==0.29.1
 # without dependencies. This is the one place that knows.
 TORCHREC ?= torchrec==1.9.2
 
-.PHONY: setup scale run test unit site check nbs-test outputs results export clean readme docs docs-test bench bench-scale bench-accuracy
+.PHONY: setup scale run test unit site check nbs-test outputs results export clean readme docs docs-test bench bench-scale bench-accuracy bench-gpu
 
 setup: ## fresh venv at .venv, the package with [dev] and [scale], and the data
 	python3 -m venv $(VENV)
@@ -87,6 +87,9 @@ bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 
 	$(PY) -c "import pyspark" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
 	$(PY) -c "import torchrec" 2>/dev/null || $(MAKE) --no-print-directory scale
 	$(PY) bench/bench_scale.py
+
+bench-gpu: ## GPU benchmark, on a CUDA machine (about 5 minutes on one H200): stock fastai, the fast path, a plain PyTorch loop and fit_recommender on ML-100k; one epoch of 25M synthetic ratings against the plain-PyTorch floor, a batch-size curve, GradedALS at 25M and BayesianMF on u1; tables to nbs/results/{12,18}_gpu.csv; last line gpu=<name> stock_secs= fast_secs= torch_secs= fast_vs_torch= speedup_vs_stock= big_epoch_secs= big_torch_floor_secs= big_valid_mse= bmf_fold_secs= graded_25m_secs= (without CUDA: `no CUDA device: skipped`); without .venv it runs python3: the machine's own PyTorch, with the package installed beside it (README)
+	$(if $(wildcard $(PY)),$(PY),python3) bench/bench_gpu.py
 
 bench-accuracy: ## accuracy benchmark, one CPU thread (about 7 minutes): BayesianMF on u1-u5 against Surprise's SVD/SVDpp and the chapter's model; GradedALS against popularity, EASE and implicit's ALS/BPR, each tuned on validation data carved from training; tables to nbs/results/19*_*.csv; last line u15_rmse=<x> ndcg10=<y> pop_ndcg10=<z> ease_ndcg10=<e> implicit_ndcg10=<w> secs=<s>
 	$(PY) -c "import surprise, implicit" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"

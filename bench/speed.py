@@ -35,30 +35,30 @@ class PeakRSS:
         self.peak_mb = self.peak - self.start
 
 
-def bench_stock(ratings, seed, bs=64):
-    "Stock fastai, as the book: `CollabDataLoaders.from_df` and `collab_learner`"
+def bench_stock(ratings, seed, bs=64, device=None):
+    "Stock fastai, as the book: `CollabDataLoaders.from_df` and `collab_learner` (on `device`; `None`: fastai's default)"
     set_seed(seed)
-    dls = CollabDataLoaders.from_df(ratings, item_name='title', bs=bs, seed=seed)
+    dls = CollabDataLoaders.from_df(ratings, item_name='title', bs=bs, seed=seed, device=device)
     learn = collab_learner(dls, n_factors=50, y_range=(0, 5.5))
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(5, 5e-3, wd=0.1)
     return learn.recorder.values[-1][1]  # the last epoch's valid loss: the validation MSE
 
 
-def bench_fast(ratings, seed, bs=2048):
-    "`collab_learner`'s model on `CollabTensorDataLoaders`, trained by `fit_fast` (`FastLearner`, `ForeachAdam`), `lr` and `wd` rescaled to `bs`"
-    dls = fast_dls(ratings, bs=bs, seed=seed)
+def bench_fast(ratings, seed, bs=2048, device=None):
+    "`collab_learner`'s model on `CollabTensorDataLoaders`, trained by `fit_fast` (`FastLearner`, `ForeachAdam`), `lr` and `wd` rescaled to `bs`; on `device` (`None`: fastai's default)"
+    dls = fast_dls(ratings, bs=bs, seed=seed, device=device)
     set_seed(seed)  # the model's initialisation
     learn = fit_fast(dls, EmbeddingDotBias.from_classes(50, dls.classes, y_range=(0, 5.5)), wd=0.1, seed=seed, quiet=True)
     return learn.recorder.values[-1][1]
 
 
-def bench_torch(ratings, seed, bs=2048):
-    """A hand-written PyTorch loop (`AdamW`, `OneCycleLR`) on the same model, tensors, split and rescaled hyper-parameters, no `Learner`.
-    A deliberate baseline, and the project's only hand-written training loop: it measures what fastai's `Learner` costs;
-    the library itself trains through `fit_fast` only."""
-    dls = fast_dls(ratings, bs=bs, seed=seed)
+def bench_torch(ratings, seed, bs=2048, device=None):
+    """A hand-written PyTorch loop (`AdamW`, `OneCycleLR`) on the same model, tensors, split and rescaled hyper-parameters, no `Learner`,
+    the split resident on the device as the loaders keep it. A deliberate baseline, and the project's only hand-written training loop:
+    it measures what fastai's `Learner` costs; the library itself trains through `fit_fast` only."""
+    dls = fast_dls(ratings, bs=bs, seed=seed, device=device)
     set_seed(seed)
-    model = EmbeddingDotBias.from_classes(50, dls.classes, y_range=(0, 5.5))
+    model = EmbeddingDotBias.from_classes(50, dls.classes, y_range=(0, 5.5)).to(dls.device)
     lr, wd = scale_hparams(bs, 5e-3, 0.1)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd, betas=(0.9, 0.99), eps=1e-5)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=5*len(dls.train), pct_start=0.25)
@@ -66,7 +66,7 @@ def bench_torch(ratings, seed, bs=2048):
         for xb, yb in dls.train:
             F.mse_loss(model(xb), yb.view(-1)).backward(); opt.step(); opt.zero_grad(); sched.step()
     with torch.no_grad():
-        xv, yv = dls.valid.dataset.x, dls.valid.dataset.y.view(-1)
+        xv, yv = dls.valid.dataset.x.to(dls.device), dls.valid.dataset.y.view(-1).to(dls.device)
         return F.mse_loss(model(xv), yv).item()
 
 

@@ -8,6 +8,7 @@ __all__ = ['PlainLoss', 'PlainMSELossFlat', 'ForeachAdam', 'FastRecorder', 'Fast
 
 # %% ../nbs/54_learner.ipynb #29e3f85b
 import contextlib
+import fastai.callback.core
 from fastai.collab import *
 from fastai.tabular.all import *
 from .core import seeded_rng
@@ -45,6 +46,11 @@ class ForeachAdam(Optimizer):
         if isinstance(v, (int, float)):
             for h in self.hypers: h[k] = v
         else: super().set_hyper(k, v)
+
+    def zero_grad(self) -> None: # nothing: the gradients are `None`
+        "Drop the gradients (`None`), as PyTorch's optimisers do by default: the next backward writes them instead of adding to zeros"
+        for pg in self.param_lists:
+            for p in pg: p.grad = None
 
     @torch.no_grad()
     def step(self, closure=None # must be `None`: fastai optimizers take no closure
@@ -94,17 +100,29 @@ class FastRecorder(Recorder):
         super().__init__(add_time, train_metrics, valid_metrics, beta)
         self.loss, self.smooth_loss = _DeviceAvgLoss(), _DeviceAvgSmoothLoss(beta)
     def before_train(self): super().before_train(); self._first = len(self.losses)
-    def after_batch(self):
-        host = getattr(self.learn, 'smooth_loss', None)
-        super().after_batch()
-        # a progress bar prints `smooth_loss` after every batch: off the CPU, it shows the value of the last epoch instead of waiting for the device
-        if self.training and self.learn.smooth_loss.device.type != 'cpu': self.learn.smooth_loss = host
+    def after_batch(self):   # fastai's, with the learner's attributes read directly, and the smoothed loss computed once
+        learn = self.learn
+        if len(learn.yb) == 0: return
+        if not learn.training:
+            for met in self._valid_mets: met.accumulate(learn)
+            return
+        if self.train_metrics:
+            for met in self._train_mets: met.accumulate(learn)
+        else: self.smooth_loss.accumulate(learn)
+        self.lrs.append(learn.opt.hypers[-1]['lr'])
+        v = self.smooth_loss.value
+        self.losses.append(v)
+        # a progress bar prints `smooth_loss` after every batch: off the CPU it shows the last epoch's value, rather than wait for the device
+        if v.device.type == 'cpu': learn.smooth_loss = v
     def after_train(self):
         new = self.losses[self._first:]
         if new and new[0].device.type != 'cpu':
             self.losses[self._first:] = list(torch.stack(new).cpu())
             self.learn.smooth_loss = self.losses[-1]
         super().after_train()
+
+_INNER_LOOP = set(fastai.callback.core._inner_loop)
+_CANCELS = (CancelBatchException, CancelBackwardException, CancelEpochException, CancelFitException, CancelStepException, CancelTrainException, CancelValidException)
 
 class FastLearner(Learner):
     "A `Learner` that sends each event only to the callbacks that define it (worked out once per set of callbacks), records losses with `FastRecorder` and leaves batches already on the model's device as they are"
@@ -134,7 +152,15 @@ class FastLearner(Learner):
             if not hasattr(event, event_name): raise Exception(f'missing {event_name}')
             # `after_fit` goes to every callback: `Callback.__call__` resets `run` there
             cbs = self._event_cbs[event_name] = [cb for cb in self.cbs.sorted('order') if event_name == 'after_fit' or hasattr(cb, event_name)]
-        for cb in cbs: cb(event_name)
+        if event_name not in _INNER_LOOP:
+            for cb in cbs: cb(event_name)
+            return
+        training = self.training
+        for cb in cbs:   # `Callback.__call__` for the events of each batch, its checks made on the learner's `training` directly
+            if not (cb.run and (cb.run_train if training else cb.run_valid)): continue
+            try: getattr(cb, event_name)()
+            except _CANCELS: raise
+            except Exception as e: raise modify_exception(e, f'Exception occured in `{cb.__class__.__name__}` when calling event `{event_name}`:\n\t{e.args[0]}', replace=True)
 
 # %% ../nbs/54_learner.ipynb #b1efc5ea
 def scale_hparams(bs, # the batch size to train with
