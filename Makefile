@@ -76,7 +76,7 @@ docs: ## the course website, offline, from the notebooks' saved outputs -> docs/
 docs-test: ## tests/site/: check docs/_site/ in Chromium (/usr/bin/chromium) with pytest-playwright and axe-core: layout at 1280 and 390 px, tables, figures, links, search, API docs, accessibility; screenshots in test_artifacts/
 	$(PY) -m pytest tests/site -q
 
-bench: ## speed benchmark: stock fastai vs the fast path vs plain PyTorch vs Surprise; last line speedup_vs_stock=...
+bench: ## speed benchmark: stock fastai vs the fast path vs plain PyTorch vs Surprise; last line speedup_vs_stock=<x> fast_valid_mse=<m> fast_secs=<s> fast_vs_torch=<r> (the fast path against the plain PyTorch loop, target <= 1.2)
 	$(PY) -c "import surprise" 2>/dev/null || $(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/bench_speed.py
 
@@ -88,7 +88,7 @@ bench-scale: ## scaling benchmark: synthetic MovieLens-25M-shaped CSVs (1M, 5M, 
 	$(PY) -c "import torchrec" 2>/dev/null || $(MAKE) --no-print-directory scale
 	$(PY) bench/bench_scale.py
 
-bench-gpu: ## GPU benchmark, on a CUDA machine (about 5 minutes on one H200): stock fastai, the fast path, a plain PyTorch loop and fit_recommender on ML-100k; one epoch of 25M synthetic ratings against the plain-PyTorch floor, a batch-size curve, GradedALS at 25M and BayesianMF on u1; tables to nbs/results/{12,18}_gpu.csv; last line gpu=<name> stock_secs= fast_secs= torch_secs= fast_vs_torch= speedup_vs_stock= big_epoch_secs= big_torch_floor_secs= big_valid_mse= bmf_fold_secs= graded_25m_secs= (without CUDA: `no CUDA device: skipped`); without .venv it runs python3: the machine's own PyTorch, with the package installed beside it (README)
+bench-gpu: ## GPU benchmark, on a CUDA machine (about 5 minutes on one H200): stock fastai, the fast path, a plain PyTorch loop and fit_recommender on ML-100k; one epoch of 25M synthetic ratings against the plain-PyTorch floor, a batch-size curve, GradedALS at 25M and BayesianMF on u1; tables to nbs/results/{12,18}_gpu.csv; last line gpu=<name> stock_secs= fast_secs= torch_secs= fast_vs_torch= speedup_vs_stock= big_epoch_secs= big_torch_secs= big_torch_floor_secs= big_valid_mse= bmf_fold_secs= graded_25m_secs= (without CUDA: `no CUDA device: skipped`); without .venv it runs python3: the machine's own PyTorch, with the package installed beside it (README)
 	$(if $(wildcard $(PY)),$(PY),python3) bench/bench_gpu.py
 
 bench-accuracy: ## accuracy benchmark, one CPU thread (about 7 minutes): BayesianMF on u1-u5 against Surprise's SVD/SVDpp and the chapter's model; GradedALS against popularity, EASE and implicit's ALS/BPR, each tuned on validation data carved from training; tables to nbs/results/19*_*.csv; last line u15_rmse=<x> ndcg10=<y> pop_ndcg10=<z> ease_ndcg10=<e> implicit_ndcg10=<w> secs=<s>

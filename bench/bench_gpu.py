@@ -9,7 +9,7 @@
 Every timed run is preceded by an untimed one of the same kind (CUDA's start-up is not timed). Tables:
 nbs/results/12_gpu.csv and nbs/results/18_gpu.csv, with the GPU's name and the date (read by 12_benchmark and 18_scaling).
 Last line: gpu=<name> stock_secs= fast_secs= torch_secs= fast_vs_torch= speedup_vs_stock= big_epoch_secs=
-big_torch_floor_secs= big_valid_mse= bmf_fold_secs= graded_25m_secs=
+big_torch_secs= (plain PyTorch at the library's batch size) big_torch_floor_secs= (at 1,048,576) big_valid_mse= bmf_fold_secs= graded_25m_secs=
 On a machine without CUDA it prints `no CUDA device: skipped` and exits 0 (`--device cpu` runs it all on the CPU, to try it)."""
 import argparse, datetime, statistics, sys, time, warnings
 warnings.filterwarnings('ignore', category=UserWarning)   # DataWarnings and library notes: the tables speak
@@ -43,7 +43,7 @@ from collab_lib.synth import synth_ratings
 from bench.speed import bench_stock, bench_fast, bench_torch
 
 dev = torch_device(args.device)
-gpu = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'cpu ({torch.get_num_threads()} threads)'
+gpu = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
 today = datetime.date.today().isoformat()
 print(f'device: {dev} ({gpu}), torch {torch.__version__}', flush=True)
 
@@ -104,7 +104,7 @@ def torch_epoch(bs, lr, wd, epochs=1):
     model = DotBias(len(dls.classes['userId']), len(dls.classes['movieId']), 50, y_range=y_range).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd, betas=(0.9, 0.99), eps=1e-5)
     n = max(1, len(x) // bs)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(2, epochs * n), pct_start=0.25)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(8, epochs * n), pct_start=0.25)   # >= 8: OneCycleLR divides by zero at 4 steps
     secs = []
     for _ in range(epochs):
         sync(); t = time.perf_counter()
@@ -116,7 +116,7 @@ def torch_epoch(bs, lr, wd, epochs=1):
     return statistics.median(secs), mse
 torch_epoch(big_bs, big_lr, big_wd)
 floor_secs, mse = torch_epoch(big_bs, big_lr, big_wd); row('25m', f'plain PyTorch, one epoch, bs={big_bs:,}', floor_secs, mse, bs=big_bs)
-s, mse = torch_epoch(1_048_576, big_lr, big_wd); row('25m', 'plain PyTorch, one epoch, bs=1,048,576 (the floor)', s, mse, bs=1_048_576)
+big_floor_secs, mse = torch_epoch(1_048_576, big_lr, big_wd); row('25m', 'plain PyTorch, one epoch, bs=1,048,576 (the floor)', big_floor_secs, mse, bs=1_048_576)
 for bs in args.curve_bs:   # the curve: the library's path at each batch size, lr scaled as the square root of the batch
     lr = big_lr * (bs / big_bs) ** 0.5
     (_, ci), secs = timed(fit_recommender, big, device=dev, **{**one, 'epochs': args.curve_epochs, 'bs': bs, 'lr': lr})
@@ -137,5 +137,5 @@ stock, fast, plain = med('stock fastai, bs=64, 5 epochs'), med('fast path (fit_f
 fast_mse = t[t.run == 'fast path (fit_fast), bs=2048, 5 epochs'].valid_mse.mean()
 print(f'fast path mean valid MSE over seeds {args.seeds}: {fast_mse:.4f}; BayesianMF u1 RMSE {rmse:.4f} ({dev.type}) vs {rmse_cpu:.4f} (cpu)')
 print(f"gpu={gpu.replace(' ', '_')} stock_secs={stock:.2f} fast_secs={fast:.3f} torch_secs={plain:.3f} fast_vs_torch={fast / plain:.2f} "
-      f"speedup_vs_stock={stock / fast:.1f} big_epoch_secs={big_epoch:.3f} big_torch_floor_secs={floor_secs:.3f} big_valid_mse={big_mse:.4f} "
+      f"speedup_vs_stock={stock / fast:.1f} big_epoch_secs={big_epoch:.3f} big_torch_secs={floor_secs:.3f} big_torch_floor_secs={big_floor_secs:.3f} big_valid_mse={big_mse:.4f} "
       f"bmf_fold_secs={bmf_secs:.2f} graded_25m_secs={graded_secs:.2f}")

@@ -21,4 +21,5 @@ fast = runs[runs.method == 'fast path (bs=2048)']
 with pd.option_context('display.width', 200, 'display.max_columns', 20): print(table.to_string())
 print(f"fast path mean valid MSE over seeds {args.seeds}: {fast.valid_mse.mean():.4f}")
 print(f"speedup_vs_stock={table.loc['fast path (bs=2048)', 'speedup']:.1f} "
-      f"fast_valid_mse={fast.valid_mse.median():.4f} fast_secs={fast.secs.median():.2f}")
+      f"fast_valid_mse={fast.valid_mse.median():.4f} fast_secs={fast.secs.median():.2f} "
+      f"fast_vs_torch={table.loc['fast path (bs=2048)', 'secs'] / table.loc['plain PyTorch (bs=2048)', 'secs']:.2f}")
