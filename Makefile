@@ -57,7 +57,7 @@ results: ## re-run, in place, every notebook with `#| slow` cells (the multi-see
 unit: ## the library's contract tests on tiny synthetic data (tests/test_contract.py, one torch thread, about a minute): every model and backend, save/load, the console scripts' bad input; no built site needed
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -m "not site" -q -p no:cacheprovider
 
-test: check ## everything: repo checks, the contract tests, then every notebook and, alongside, the docs site in a browser
+test: ## everything on disk, edits included: the contract tests, then every notebook and, alongside, the docs site in a browser (CI runs `make check` first: library, README and notebooks in sync and clean)
 	@$(MAKE) --no-print-directory unit
 	@# the site is built from the notebooks' saved outputs, not from the test run, so the two run side by side:
 	@# the docs fill the cores while the notebook workers wait on their last notebooks

@@ -571,3 +571,25 @@ def test_screenshot(key, width, tabs):
     assert Path(f['screenshot']).stat().st_size > 0
     if key in SCROLL_TO_FIGURE:
         assert any(im['figure'] for im in f['images']) or f['tables'], f'{name}: no figure or table to show'
+
+
+# ---- the front door -------------------------------------------------------------------------------
+
+HOME_WORDS = 700
+
+@pytest.mark.parametrize('width', VIEWPORTS)
+def test_home_page_is_a_front_door(width, browser, browser_context_args, site_url):
+    "The home page: more than 700 words of main text (prose outside tables and code), or no 'Start' link to the first chapter page in its first screen."
+    ctx = browser.new_context(**{**browser_context_args, 'viewport': VIEWPORTS[width]})
+    try:
+        page = ctx.new_page(); page.goto(site_url + 'index.html', wait_until='load')
+        words = page.evaluate("""() => [...document.querySelectorAll('main.content :is(p, li, h1, h2, h3, h4, blockquote)')]
+            .filter(e => !e.closest('table, pre') && !e.querySelector('p, li')).map(e => e.innerText).join(' ').split(/\\s+/).filter(Boolean).length""")
+        assert words <= HOME_WORDS, f'{words} words of main text on the home page (at most {HOME_WORDS})'
+        start = page.evaluate("""() => [...document.querySelectorAll('main.content a')].filter(a => /^\\s*start/i.test(a.innerText))
+            .map(a => ({href: a.getAttribute('href'), bottom: a.getBoundingClientRect().bottom}))""")
+        assert start, 'no link starting with "Start" on the home page'
+        first = find_page('00_data')
+        assert start[0]['href'].split('#')[0] == first, f"the Start link goes to {start[0]['href']}, not the first chapter page {first}"
+        assert start[0]['bottom'] <= VIEWPORTS[width]['height'], f"the Start link ends at {start[0]['bottom']:.0f} px, below the first screen ({VIEWPORTS[width]['height']} px)"
+    finally: ctx.close()
