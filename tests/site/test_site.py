@@ -281,10 +281,10 @@ def test_oversized_figures_zoom_on_a_phone(page_name, mobile):
 
 # ---- leftovers --------------------------------------------------------------------------------------
 
-LEAKS = re.compile(r'\bWarning\b|[A-Z]\w*Warning:|/root/|/tmp/|/work/')
+LEAKS = re.compile(r'\bWarning\b|[A-Z]\w*Warning:|/root/|/tmp/|/work/|^[IWEF]\d{4} \d\d:\d\d:\d\d', re.M)
 
 def test_no_leaked_warnings_or_paths(page_name, desktop):
-    "Python warnings (\"FutureWarning: ...\") or the build machine's paths (/root/, /tmp/, /work/) shown to readers."
+    "Python warnings (\"FutureWarning: ...\"), libraries' log lines (\"W1129 15:02:20 ...\") or the build machine's paths (/root/, /tmp/, /work/) shown to readers."
     f, bad = desktop(page_name), []
     for where, text in (('main.content', f['mainText']), ('body', f['bodyText'])):
         for m in LEAKS.finditer(text):
