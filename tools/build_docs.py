@@ -110,7 +110,7 @@ def params_md(sym) -> str:
         ret = (_anno(sig.return_annotation) if sig.return_annotation is not sig.empty else '', (dm.get('return') or {}).get('docment') or '')
         if any(ret): rows.append(('**Returns**', ret[0], '', ret[1]))
     if not any(r[3] for r in rows): return ''   # no parameter is documented: the signature says it all
-    cols = (1, 2)   # always the four columns of nbdev's tables, empty or not, so every table reads the same
+    cols = (1, 2) if any(r[1] for r in rows) else (2,)   # nbdev's columns, less an empty Type column (it squeezed the names)
     head = ['', *('**' + ('Type', 'Default')[i-1] + '**' for i in cols), '**Details**']
     body = [[r[0], *(_cell(r[i]) for i in cols), _cell(r[3])] for r in rows]
     return '\n'.join('| ' + ' | '.join(r) + ' |' for r in [head, ['---'] * len(head), *body])

@@ -167,6 +167,10 @@ FACTS_JS = r"""async () => {
     links: $$('a[href]').map((a) => a.href),
     sidebar: $$('#quarto-sidebar a.sidebar-link').map((a) => a.getAttribute('href')).filter(Boolean),
     bodyInner: document.body.innerText,
+    emptyTypeColumns: $$('.cell-output-markdown table', main).filter((t) => { const i = $$('thead th', t).findIndex((h) => h.textContent.trim() === 'Type');
+      return i >= 0 && $$('tbody tr', t).every((r) => !(r.children[i] && r.children[i].textContent.trim())); }).length,
+    brokenNames: $$('.cell-output-markdown table td:first-child code', main).filter((c) => shown(c) && c.getClientRects().length > 1).map((c) => c.textContent.slice(0, 40)),
+    wrappedCode: $$('div.sourceCode pre > code', main).filter((c) => !['pre', 'nowrap'].includes(cs(c).whiteSpace)).length,
     bodyText: document.body.textContent,
     mainText: main ? main.textContent : '',
     math: $$('.math').length,

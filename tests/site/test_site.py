@@ -593,3 +593,22 @@ def test_home_page_is_a_front_door(width, browser, browser_context_args, site_ur
         assert start[0]['href'].split('#')[0] == first, f"the Start link goes to {start[0]['href']}, not the first chapter page {first}"
         assert start[0]['bottom'] <= VIEWPORTS[width]['height'], f"the Start link ends at {start[0]['bottom']:.0f} px, below the first screen ({VIEWPORTS[width]['height']} px)"
     finally: ctx.close()
+
+
+@pytest.mark.parametrize('width', VIEWPORTS)
+def test_api_names_never_break(page_name, width, tabs):
+    "A name in the Name column of an API parameter table broken over lines (\"factor|s\", \"s/ee/d\")."
+    broken = tabs[width](page_name)['brokenNames']
+    assert not broken, f'{len(broken)} names broken over lines at {width} px: {broken[:5]}'
+
+
+def test_code_scrolls_rather_than_wraps(page_name, mobile):
+    "Source code that wraps (breaking identifiers and paths on a phone) instead of scrolling sideways in its frame."
+    n = mobile(page_name)['wrappedCode']
+    assert not n, f'{n} code blocks wrap their lines (white-space other than pre)'
+
+
+def test_no_empty_type_column(page_name, desktop):
+    "An API parameter table with a Type column and no type in it (it takes the width the names need)."
+    n = desktop(page_name)['emptyTypeColumns']
+    assert not n, f'{n} parameter tables with an empty Type column'
