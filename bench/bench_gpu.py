@@ -40,7 +40,7 @@ from collab_lib.ratings import check_trainable
 from collab_lib.ranking import GradedALS, is_liked
 from collab_lib.bayes import BayesianMF
 from collab_lib.synth import synth_ratings
-from bench.speed import bench_stock, bench_fast, bench_torch
+from bench.speed import bench_stock, bench_fast, bench_torch, plain_trainer
 
 dev = torch_device(args.device)
 gpu = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
@@ -102,15 +102,14 @@ def torch_epoch(bs, lr, wd, epochs=1):
     xv, yv = [o.to(dev) for o in (dls.valid.dataset.x, dls.valid.dataset.y.view(-1))]
     torch.manual_seed(0)
     model = DotBias(len(dls.classes['userId']), len(dls.classes['movieId']), 50, y_range=y_range).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd, betas=(0.9, 0.99), eps=1e-5)
     n = max(1, len(x) // bs)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(8, epochs * n), pct_start=0.25)   # >= 8: OneCycleLR divides by zero at 4 steps
+    step = plain_trainer(model, lr, wd, epochs * n)
     secs = []
     for _ in range(epochs):
         sync(); t = time.perf_counter()
         order = torch.randperm(len(x), device=dev); xs, ys_ = x[order], y[order].view(-1)
         for i in range(n):
-            F.mse_loss(model(xs[i*bs:(i+1)*bs].long()).view(-1), ys_[i*bs:(i+1)*bs]).backward(); opt.step(); opt.zero_grad(); sched.step()
+            step(xs[i*bs:(i+1)*bs].long(), ys_[i*bs:(i+1)*bs])
         sync(); secs.append(time.perf_counter() - t)
     with torch.no_grad(): mse = float(sum(F.mse_loss(model(xv[i:i+1_000_000].long()).view(-1), yv[i:i+1_000_000], reduction='sum') for i in range(0, len(xv), 1_000_000)) / len(xv))
     return statistics.median(secs), mse

@@ -14,7 +14,7 @@ from collab_lib.ratings import random_split
 from collab_lib.loaders import fast_dls
 from collab_lib.learner import fit_fast, scale_hparams
 
-__all__ = ['PeakRSS', 'bench_stock', 'bench_fast', 'bench_torch', 'bench_surprise', 'BENCH_METHODS',
+__all__ = ['PeakRSS', 'bench_stock', 'bench_fast', 'plain_trainer', 'bench_torch', 'bench_surprise', 'BENCH_METHODS',
            'run_bench', 'bench_table']
 
 
@@ -52,19 +52,26 @@ def bench_fast(ratings, seed, bs=2048, device=None):
     return learn.recorder.values[-1][1]
 
 
+def plain_trainer(model, lr, wd, total_steps):
+    """`step(xb, yb)`: one step of a hand-written PyTorch loop on `model` (MSE), with `fit_one_cycle`'s optimiser and schedule
+    (`AdamW`, `OneCycleLR`) at peak `lr` and weight decay `wd` over `total_steps` steps. The benchmarks' only training loop
+    without a `Learner` (`bench_torch`, and bench_gpu.py's loop over the 25M split): it measures what fastai's `Learner` costs."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd, betas=(0.9, 0.99), eps=1e-5)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(8, total_steps), pct_start=0.25)   # >= 8: OneCycleLR divides by zero at 4 steps
+    def step(xb, yb):
+        F.mse_loss(model(xb).view(-1), yb.view(-1)).backward(); opt.step(); opt.zero_grad(); sched.step()
+    return step
+
+
 def bench_torch(ratings, seed, bs=2048, device=None):
-    """A hand-written PyTorch loop (`AdamW`, `OneCycleLR`) on the same model, tensors, split and rescaled hyper-parameters, no `Learner`,
-    the split resident on the device as the loaders keep it. A deliberate baseline, and the project's only hand-written training loop:
-    it measures what fastai's `Learner` costs; the library itself trains through `fit_fast` only."""
+    """A plain PyTorch loop (`plain_trainer`) on the same model, tensors, split and rescaled hyper-parameters, no `Learner`,
+    the split resident on the device as the loaders keep it. A deliberate baseline: the library itself trains through `fit_fast` only."""
     dls = fast_dls(ratings, bs=bs, seed=seed, device=device)
     set_seed(seed)
     model = EmbeddingDotBias.from_classes(50, dls.classes, y_range=(0, 5.5)).to(dls.device)
-    lr, wd = scale_hparams(bs, 5e-3, 0.1)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd, betas=(0.9, 0.99), eps=1e-5)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=5*len(dls.train), pct_start=0.25)
+    step = plain_trainer(model, *scale_hparams(bs, 5e-3, 0.1), 5*len(dls.train))
     for _ in range(5):
-        for xb, yb in dls.train:
-            F.mse_loss(model(xb), yb.view(-1)).backward(); opt.step(); opt.zero_grad(); sched.step()
+        for xb, yb in dls.train: step(xb, yb)
     with torch.no_grad():
         xv, yv = dls.valid.dataset.x.to(dls.device), dls.valid.dataset.y.view(-1).to(dls.device)
         return F.mse_loss(model(xv), yv).item()
