@@ -20,7 +20,8 @@ __all__ = ['PeakRSS', 'bench_stock', 'bench_fast', 'plain_trainer', 'bench_torch
 
 class PeakRSS:
     "Context manager sampling this process's resident memory every `every` seconds; `.peak_mb` is the peak above the start"
-    def __init__(self, every=0.005): self.every = every
+    def __init__(self, every=0.005 # seconds between two samples
+                ): self.every = every
     @staticmethod
     def rss_mb():
         with open('/proc/self/status') as f:
@@ -96,7 +97,11 @@ BENCH_METHODS = {'stock fastai (bs=64)': bench_stock,
                  'Surprise SVD': bench_surprise}
 
 
-def run_bench(ratings=None, seeds=(42, 0, 1), methods=None, verbose=True) -> pd.DataFrame:
+def run_bench(ratings=None, # the ratings; `None`: ML-100k (`load_ratings`)
+              seeds=(42, 0, 1), # one run of every method per seed
+              methods=None, # `{name: f(ratings, seed) -> valid MSE}`; `None`: `BENCH_METHODS`
+              verbose=True # print a line per run
+             ) -> pd.DataFrame: # one row per run: `method`, `seed`, `secs`, `valid_mse`, `peak_mb`
     "Time, valid MSE and peak memory of each method for each seed, in this process"
     ratings = ifnone(ratings, load_ratings())
     methods, rows = ifnone(methods, BENCH_METHODS), []
@@ -110,7 +115,9 @@ def run_bench(ratings=None, seeds=(42, 0, 1), methods=None, verbose=True) -> pd.
     return pd.DataFrame(rows)
 
 
-def bench_table(runs, baseline='stock fastai (bs=64)') -> pd.DataFrame:
+def bench_table(runs, # `run_bench`'s rows
+                baseline='stock fastai (bs=64)' # the method the times are compared to
+               ) -> pd.DataFrame: # one row per method, in the order they ran
     "Median time, mean valid MSE (and its range), median peak memory per method; time as a ratio to `baseline`"
     t = runs.groupby('method', sort=False).agg(secs=('secs', 'median'), valid_mse=('valid_mse', 'mean'),
             mse_min=('valid_mse', 'min'), mse_max=('valid_mse', 'max'), peak_mb=('peak_mb', 'median'), runs=('seed', 'count'))

@@ -16,6 +16,15 @@ from .core import seeded_rng
 # %% ../nbs/54_learner.ipynb #30209496
 class PlainLoss(BaseLoss):
     "A fastai `BaseLoss` that works on plain `Tensor`s: no `TensorBase` wrapping, so no Python `__torch_function__` on each op"
+    def __init__(self, loss_cls, # an uninitialised PyTorch loss class, such as `nn.MSELoss`
+                 *args, # passed to `loss_cls`
+                 axis=-1, # the class axis
+                 flatten=True, # flatten `inp` and `targ` before computing the loss
+                 floatify=False, # turn `targ` into floats
+                 is_2d=True, # whether `flatten` keeps one or two channels
+                 **kwargs # passed to `loss_cls`
+                ):
+        super().__init__(loss_cls, *args, axis=axis, flatten=flatten, floatify=floatify, is_2d=is_2d, **kwargs)
     def _contiguous(self, x): return x.transpose(self.axis, -1).contiguous() if isinstance(x, Tensor) else x
 
 def PlainMSELossFlat(*args, # passed to `nn.MSELoss`
@@ -128,7 +137,8 @@ class FastLearner(Learner):
     "A `Learner` that sends each event only to the callbacks that define it (worked out once per set of callbacks), records losses with `FastRecorder` and leaves batches already on the model's device as they are"
     def __init__(self, dls, # the `DataLoaders`
                  model, # the model
-                 *args, **kwargs # passed to fastai's `Learner`
+                 *args, # passed to fastai's `Learner` (`loss_func`, `opt_func`, `lr`, ...)
+                 **kwargs # passed to fastai's `Learner`
                 ) -> None: # nothing: a `Learner` with a `FastRecorder`
         super().__init__(dls, model, *args, **kwargs)
         rec = getattr(self, 'recorder', None)

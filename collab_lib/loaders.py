@@ -97,7 +97,7 @@ def make_classes(values # the values of one column (training rows only)
 # %% ../nbs/53_loaders.ipynb #22a703ad
 @patch
 def decode(self:CollabTensorDL, b # a batch: `(x,)` or `(x, y)`, `y` the ratings or the predictions (`(n,)` or `(n, 1)`)
-          ) -> pd.DataFrame:
+          ) -> pd.DataFrame: # one row per row of `b`: user, item (and rating) as the data has them
     "`b` as a `DataFrame` of decoded users and items (and ratings), one row per row of `b`, on the CPU"
     b, ds = to_cpu(tuplify(b)), self.dataset
     df = pd.DataFrame({n: pd.Series(np.asarray(list(ds.classes[n]), dtype=object)[b[0][:, j].numpy()]).infer_objects()
@@ -112,7 +112,7 @@ def decode(self:CollabTensorDL, b # a batch: `(x,)` or `(x, y)`, `y` the ratings
 def decode_batch(self:CollabTensorDL, b, # a batch: `(x,)` or `(x, y)`
                  max_n=9, # the most rows to decode
                  full=True # (unused: there is nothing to decode partly)
-                ) -> L:
+                ) -> L: # `(inputs, row)` pairs of `Series`, one per row
     "The first `max_n` rows of `b` as `(inputs, row)` pairs of `Series`: decoded user and item, and the whole decoded row"
     df, cats = self.decode(b).iloc[:max_n], list(self.dataset.cat_names)
     return L((r[cats], r) if len(r) > len(cats) else (r,) for _, r in df.iterrows())
@@ -123,7 +123,8 @@ def show_batch(self:CollabTensorDL, b=None, # the batch to show; `None`: `one_ba
                ctxs=None, # (unused: a table has no contexts)
                show=True, # display the table; `False`: return it
                unique=False, # show the first row of the batch `max_n` times
-               **kwargs):
+               **kwargs # (unused: fastai's `show_batch` takes them)
+              ):
     "Show the decoded users, items and ratings of `max_n` rows of `b` as a table, as fastai's tabular `show_batch` does"
     if b is None: b = self.one_batch()
     if unique: b = tuple(o[:1].expand(max_n, *o.shape[1:]) for o in tuplify(b))
@@ -137,7 +138,8 @@ def show_results(self:CollabTensorDL, b, # the batch (`(x, y)`)
                  max_n=10, # the most rows to show
                  ctxs=None, # (unused: a table has no contexts)
                  show=True, # display the table; `False`: return it
-                 **kwargs):
+                 **kwargs # (unused: fastai's `show_results` takes them)
+                ):
     "Show `max_n` decoded rows of `b` with the predictions `out` in a `<rating>_pred` column, as fastai's tabular `show_results` does"
     df = self.show_batch(b, max_n=max_n, show=False)
     out = to_cpu(out[0] if is_listy(out) else out).float().reshape(len(tuplify(b)[0]), -1)
@@ -158,8 +160,15 @@ class CollabTensorDataLoaders(DataLoaders):
     "`DataLoaders` for collaborative filtering backed by tensors: a fast drop-in for `CollabDataLoaders`"
     @classmethod
     @delegates(CollabTensorDL)
-    def from_df(cls, ratings, valid_pct=0.2, user_name=None, item_name=None, rating_name=None, seed=None,
-                bs=64, val_bs=None, replacement=False,
+    def from_df(cls, ratings, # the ratings: user, item and rating columns
+                valid_pct=0.2, # the share of rows held out for validation (a random split)
+                user_name=None, # the user column; `None`: the first
+                item_name=None, # the item column; `None`: the second
+                rating_name=None, # the rating column; `None`: the third
+                seed=None, # seed of the random split; `None`: PyTorch's generator as it is
+                bs=64, # batch size of training
+                val_bs=None, # batch size of validation; `None`: `2*bs`
+                replacement=False, # draw training rows with replacement (see `CollabTensorDL`)
                 device=None, # where the batches (and so the model) go: `None`, fastai's `default_device()` (see `torch_device`)
                 idx_dtype=torch.long, # `torch.int32` halves the memory of the encoded pairs (batches are `int64` all the same)
                 splits=None, # `(train, valid)` row positions to use instead of a random split (e.g. a dataset's own folds)

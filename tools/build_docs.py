@@ -9,6 +9,8 @@
 2. The site's sources in docs/ (`_quarto.yml`, `styles.css`, the favicon) are copied beside them, with
    `nbdev.yml` written from settings.ini and `sidebar.yml` listing the notebooks in reading order, in three parts (`sidebar_yml`).
 3. smalldocs (pure Python, reads a Quarto project as is) renders `_proc/` into docs/_site/.
+   Then, on the built HTML: what it takes from the web is served from the site (`make_offline`); only the theme in use
+   loads before the first paint, landmarks are labelled, tables of contents break names only at `.`, `_` and CamelCase humps (`polish_pages`).
 
 Nothing under nbs/ or collab_lib/ is written: `refresh_quarto_yml` (writes nbs/_quarto.yml, nbs/nbdev.yml)
 and `_build_modidx` (rewrites collab_lib/_modidx.py; `make export` does that) are left out on purpose.
@@ -102,7 +104,7 @@ def _cell(s) -> str: return ' '.join(str(s).split()).replace('|', '\\|')
 def params_md(sym) -> str:
     "A parameter table (name, type, default, details) from `sym`'s signature and its docments, as nbdev's Quarto pages show; '' when nothing to say."
     from fastcore.docments import docments
-    try: sig, dm = inspect.signature(sym), docments(sym, full=True)
+    try: sig, dm = inspect.signature(sym), docments(sym, full=True, args_kwargs=True)
     except (TypeError, ValueError, OSError, SyntaxError): return ''
     rows = [(f'`{p.name}`', _anno(p.annotation), _default(p.default), (dm.get(p.name) or {}).get('docment') or '')
             for p in sig.parameters.values() if p.name not in ('self', 'cls')]
@@ -249,6 +251,49 @@ def make_offline(site: Path) -> list[str]:
     return problems
 
 
+# the head script of every page: the theme in use (the reader's stored choice, else the browser's preference, as
+# smalldocs' own head script decides) gets its stylesheet back, render-blocking; the other waits for zoom.html
+THEME_JS = ("<script>(function(){var s=null;try{s=localStorage.getItem('smalldocs-scheme')}catch(e){}"
+            "var alt=s?s==='alternate':!!(window.matchMedia&&matchMedia('(prefers-color-scheme: dark)').matches);"
+            "var l=document.querySelectorAll('link.quarto-color-scheme[data-href]')[alt?1:0];"
+            "if(l){l.setAttribute('blocking','render');l.href=l.dataset.href;l.removeAttribute('data-href')}})();</script>")
+LANDMARKS = {'<nav class="navbar ': '<nav aria-label="Site" class="navbar ',
+             '<nav class="quarto-secondary-nav">': '<nav aria-label="Page header" class="quarto-secondary-nav">',
+             '<nav id="quarto-sidebar" ': '<nav id="quarto-sidebar" aria-label="Chapters" ',
+             '<nav id="TOC" role="doc-toc"': '<nav id="TOC" role="doc-toc" aria-label="On this page"',
+             '<nav id="TOC-body" role="doc-toc"': '<nav id="TOC-body" role="doc-toc" aria-label="On this page (top)"',
+             '<nav class="page-navigation">': '<nav aria-label="Previous and next page" class="page-navigation">',
+             '<div id="quarto-margin-sidebar" ': '<div id="quarto-margin-sidebar" role="complementary" aria-label="Contents and links" '}
+
+def _toc_breaks(m) -> str:
+    "A table of contents with a line-break opportunity (`<wbr>`) after each `.` and `_` inside a name and between the words of a CamelCase name, in link text only"
+    return re.sub(r'(<a\b[^>]*>)(.*?)(</a>)', lambda a: a.group(1) + re.sub(r'(?:(?<=[._])(?=\w)|(?<=[a-z])(?=[A-Z]))(?![^<]*>)', '<wbr>', a.group(2)) + a.group(3),
+                  m.group(0), flags=re.S)
+
+def polish_pages(site: Path) -> None:
+    """What smalldocs' pages lack, done on the built HTML:
+    1. only the theme in use loads before the first paint: both theme stylesheets lose `href` (kept as `data-href`),
+       THEME_JS gives it back to the active one, zoom.html loads the other when the reader reaches for the toggle
+       (a `<noscript>` keeps the light theme without JavaScript);
+    2. landmarks a screen reader can tell apart (axe-core's `landmark-unique`, `region`): each `nav` labelled, the margin
+       (table of contents and the issue link) a complementary landmark, the sidebar's section toggles buttons, not navigation;
+    3. names in the tables of contents break after `.` or `_` (`Recommender.<wbr>from_<wbr>learner`) or between the words of
+       a CamelCase name (`Collab<wbr>Tensor<wbr>Data<wbr>Loaders`), never inside a word."""
+    theme = re.compile(r'<link rel="stylesheet" href="([^"]*)"(?=[^>]*class="quarto-color-scheme)')
+    for page in site.rglob('*.html'):
+        t = page.read_text(encoding='utf-8')
+        hrefs = theme.findall(t)
+        if hrefs:
+            t = theme.sub(r'<link rel="stylesheet" data-href="\1"', t)
+            last = t.index('>', t.rindex('class="quarto-color-scheme')) + 1
+            t = t[:last] + THEME_JS + f'<noscript><link rel="stylesheet" href="{hrefs[0]}"></noscript>' + t[last:]
+        for a, b in LANDMARKS.items(): t = t.replace(a, b)
+        t = re.sub(r'(<a class="sidebar-item-(?:text sidebar-link|toggle) text-start" data-bs-toggle="collapse"[^>]*?) role="navigation"',
+                   r'\1 role="button"', t)
+        t = re.sub(r'<nav id="TOC(?:-body)?".*?</nav>', _toc_breaks, t, flags=re.S)
+        page.write_text(t, encoding='utf-8')
+
+
 def main() -> int:
     os.chdir(ROOT)  # nbdev finds settings.ini from the working directory
     from nbdev.config import get_config
@@ -284,6 +329,7 @@ def main() -> int:
     from smalldocs.site import build
     site = build(PROC, quiet=True)
     offline = make_offline(SITE)
+    polish_pages(SITE)
     t2 = time.time()
     noise = ('output-file is not read',)  # nbdev's module page names; pages here keep the notebook's name
     for w in site.warnings:

@@ -25,7 +25,7 @@ CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORTS = {1280: {'width': 1280, 'height': 900}, 390: {'width': 390, 'height': 844}}
-SCREENSHOT_PAGES = ('index', '00_data', '03_bias', '06_interpret', '17_evaluation')
+SCREENSHOT_PAGES = ('index', '00_data', '03_bias', '06_interpret', '17_evaluation', '57_recommend')  # the home page, Part I, Part II, an API page
 SCROLL_TO_FIGURE = ('06_interpret', '17_evaluation')  # their screenshots show the first figure or DataFrame
 IMPACTS = ('critical', 'serious', 'moderate', 'minor')
 
@@ -169,6 +169,31 @@ FACTS_JS = r"""async () => {
     bodyInner: document.body.innerText,
     emptyTypeColumns: $$('.cell-output-markdown table', main).filter((t) => { const i = $$('thead th', t).findIndex((h) => h.textContent.trim() === 'Type');
       return i >= 0 && $$('tbody tr', t).every((r) => !(r.children[i] && r.children[i].textContent.trim())); }).length,
+    // a word of the table of contents broken over two lines: two letters or digits in a row on different lines
+    // (a break after `.` or `_`, or at a CamelCase hump, is where build_docs allows one)
+    tocBrokenWords: $$('#TOC a, #TOC-body a').filter(shown).flatMap((a) => {
+      const out = [], r = document.createRange();
+      const walker = document.createTreeWalker(a, NodeFilter.SHOW_TEXT);
+      let prev = null;
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) for (let i = 0; i < n.length; i++) {
+        r.setStart(n, i); r.setEnd(n, i + 1);
+        const rect = r.getClientRects()[0], ch = n.data[i];
+        if (!rect) continue;
+        const hump = /[a-z]/.test(prev ? prev.ch : '') && /[A-Z]/.test(ch);
+        if (prev && /[A-Za-z0-9]/.test(prev.ch) && /[A-Za-z0-9]/.test(ch) && !hump && rect.top > prev.top + 2) out.push(a.textContent.trim().slice(0, 40));
+        prev = {ch, top: rect.top};
+      }
+      return out.slice(0, 1);
+    }),
+    themeSheets: performance.getEntriesByType('resource').map((r) => r.name).filter((u) => /\/site_libs\/themes\//.test(u)).map((u) => u.split('/').pop()),
+    // links in the text to a page of the site labelled with a file name ("01_latent_factors", "(06)", "20_cli.html")
+    fileLabels: $$('a[href]', main).filter((a) => /^[\w./-]*\.html(#|$)/.test(a.getAttribute('href')) && !/^https?:/.test(a.getAttribute('href')))
+      .map((a) => a.textContent.trim()).filter((t) => /^\(?\s*(\d\d[a-z]?(_[\w.]+)?|[\w./-]+\.(ipynb|html|qmd))\s*\)?$/.test(t)),
+    emptyDetails: $$('.cell-output-markdown table', main).flatMap((t) => {
+      const i = $$('thead th', t).findIndex((h) => h.textContent.trim() === 'Details');
+      const d = t.closest('.cell-output-markdown'), h = d && d.querySelector('h2, h3, h4');
+      return i < 0 ? [] : $$('tbody tr', t).filter((r) => !(r.children[i] && r.children[i].textContent.trim()))
+                                          .map((r) => (h ? h.textContent.trim() + ' ' : '') + r.children[0].textContent.trim()); }),
     brokenNames: $$('.cell-output-markdown table td:first-child code', main).filter((c) => shown(c) && c.getClientRects().length > 1).map((c) => c.textContent.slice(0, 40)),
     wrappedCode: $$('div.sourceCode pre > code', main).filter((c) => !['pre', 'nowrap'].includes(cs(c).whiteSpace)).length,
     bodyText: document.body.textContent,
@@ -217,7 +242,8 @@ ZOOM_JS = r"""async (k) => {
     if (/auto|scroll/.test(getComputedStyle(a).overflowX)) scrollable = true;
     if (a === d) break;
   }
-  return {sameSrc: true, natural: img.naturalWidth, width: z.getBoundingClientRect().width, scrollable};
+  return {sameSrc: true, natural: img.naturalWidth, width: z.getBoundingClientRect().width, scrollable,
+          dialogWidth: d.getBoundingClientRect().width, viewport: document.documentElement.clientWidth};
 }"""
 
 # axe-core (the axe.min.js bundled in axe-playwright-python), started without waiting for it, so that the scan
@@ -360,7 +386,7 @@ class Site:
 @pytest.fixture(scope='session')
 def site(browser, browser_context_args, site_url, request) -> Site:
     "The facts of every page at both widths (collected on first use); axe-core only when a selected test reads it."
-    axe = any(getattr(i, 'originalname', '') == 'test_axe_no_serious_or_critical' for i in request.session.items)
+    axe = any(getattr(i, 'originalname', '') in ('test_axe_no_serious_or_critical', 'test_axe_nothing_above_minor') for i in request.session.items)
     s = Site(browser, browser_context_args, site_url, axe=axe)
     yield s
     s.close()

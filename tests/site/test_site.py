@@ -276,6 +276,7 @@ def test_oversized_figures_zoom_on_a_phone(page_name, mobile):
         if z['width'] < 0.98 * z['natural']: bad.append(f'{what}: the dialog shows it at {z["width"]:.0f}px, not its natural width')
         if not z['scrollable']: bad.append(f'{what}: the dialog does not scroll (overflow-x auto/scroll)')
         if not z['closed']: bad.append(f'{what}: Escape does not close the dialog')
+        if z['dialogWidth'] < 0.9 * z['viewport']: bad.append(f'{what}: the dialog takes {z["dialogWidth"]:.0f} of {z["viewport"]}px')
     assert not bad, bad[:4]
 
 
@@ -305,6 +306,7 @@ SEARCH_JS = r"""() => {
 """ + CONTRAST_JS + r"""
   return [...document.querySelectorAll('.search-result')].map((a) => ({
     href: a.getAttribute('href'), text: a.innerText,
+    title: (a.querySelector('.search-result-title') || {}).textContent || '', section: (a.querySelector('.search-result-section') || {}).textContent || '',
     snippets: [...a.querySelectorAll('.search-result-text')].map((s) => ({
       text: s.textContent, colours: [s, ...s.querySelectorAll('*')].filter((e) => e.textContent.trim()).map(contrast)})),
   }));
@@ -312,7 +314,7 @@ SEARCH_JS = r"""() => {
 
 # the page a search must lead to first: file-name prefixes (sigmoid_range: also any page that defines it)
 SEARCH_TARGETS = {'sigmoid_range': ('02_dot_product', '03_bias', '55_models'), 'fold_in': ('14_fold_in',), 'PCA': ('06_interpret', '56_interpret')}  # the lesson or the module's reference (which page comes first is issue 25's)
-SEARCH_TERMS = ['crosstab', 'weight decay', *SEARCH_TARGETS]
+SEARCH_TERMS = ['crosstab', 'weight decay', 'bias', *SEARCH_TARGETS]  # 'bias': Fuse alone put `DotProductBias` before the page titled Bias
 
 
 def allowed_pages(term: str, site: Path) -> list[str]:
@@ -362,6 +364,16 @@ def test_search_finds(term, search, site_url, site_dir):
 
 
 @pytest.mark.parametrize('term', SEARCH_TERMS)
+def test_search_ranks_headings_first(term, search):
+    "A search whose first result merely mentions the term while a heading or an API name holds it (`to_range` before `sigmoid_range`)."
+    s = search(term)
+    word = re.compile(rf'(?<!\w){re.escape(term)}(?!\w)', re.I)
+    heads = [i for i, r in enumerate(s['results']) if word.search(r['section'] or r['title'])]
+    if heads: assert heads[0] == 0, (f'search {term!r}: the first result is {s["results"][0]["href"]} '
+                                     f'({s["results"][0]["section"] or s["results"][0]["title"]!r}); result {heads[0]} is the heading {s["results"][heads[0]]["href"]}')
+
+
+@pytest.mark.parametrize('term', SEARCH_TERMS)
 def test_search_snippets_readable(term, search):
     "Search snippets in grey-on-grey (below WCAG AA, 4.5:1) against the background they are drawn on."
     s = search(term)
@@ -402,6 +414,14 @@ def test_axe_no_serious_or_critical(page_name, desktop):
     f = desktop(page_name)
     assert 'axe_error' not in f, f'the axe-core scan failed: {f.get("axe_error")}'
     bad = [v for v in f['axe'] if v['impact'] in SERIOUS]
+    assert not bad, axe_report(bad)
+
+
+def test_axe_nothing_above_minor(page_name, desktop):
+    "What axe-core rates moderate: landmarks a screen reader cannot tell apart, content outside any landmark, skipped heading levels."
+    f = desktop(page_name)
+    assert 'axe_error' not in f, f'the axe-core scan failed: {f.get("axe_error")}'
+    bad = [v for v in f['axe'] if v['impact'] == 'moderate']
     assert not bad, axe_report(bad)
 
 
@@ -595,20 +615,32 @@ def test_home_page_is_a_front_door(width, browser, browser_context_args, site_ur
     finally: ctx.close()
 
 
-@pytest.mark.parametrize('width', VIEWPORTS)
-def test_api_names_never_break(page_name, width, tabs):
-    "A name in the Name column of an API parameter table broken over lines (\"factor|s\", \"s/ee/d\")."
-    broken = tabs[width](page_name)['brokenNames']
-    assert not broken, f'{len(broken)} names broken over lines at {width} px: {broken[:5]}'
+def test_only_the_active_theme_loads(page_name, desktop):
+    "A page that downloads both theme stylesheets (about 450 KB) before the reader asks for the other theme."
+    sheets = desktop(page_name)['themeSheets']
+    assert len(sheets) == 1, f'theme stylesheets loaded: {sheets}'
 
 
-def test_code_scrolls_rather_than_wraps(page_name, mobile):
-    "Source code that wraps (breaking identifiers and paths on a phone) instead of scrolling sideways in its frame."
-    n = mobile(page_name)['wrappedCode']
-    assert not n, f'{n} code blocks wrap their lines (white-space other than pre)'
+def test_dark_theme_loads_on_toggle(dark_index):
+    "The toggle shows the dark theme: its stylesheet loads then, and the page is marked dark."
+    page = dark_index['page']
+    sheets = page.evaluate("() => performance.getEntriesByType('resource').map((r) => r.name.split('/').pop()).filter((n) => /\\.min\\.css$/.test(n))")
+    assert 'darkly.min.css' in sheets and dark_index['dark'], f'after the toggle: dark={dark_index["dark"]}, stylesheets {sheets}'
 
 
-def test_no_empty_type_column(page_name, desktop):
-    "An API parameter table with a Type column and no type in it (it takes the width the names need)."
-    n = desktop(page_name)['emptyTypeColumns']
-    assert not n, f'{n} parameter tables with an empty Type column'
+# what a page must not have, one fact of FACTS_JS each: (the widths it is checked at, what one item of it is)
+NONE_OF = {
+    'brokenNames': ((1280, 390), 'names in the Name column of API parameter tables broken over lines ("factor|s", "s/ee/d")'),
+    'tocBrokenWords': ((1280, 390), 'table-of-contents entries broken inside a word ("recomm|end"; after `.`, `_` or at a CamelCase hump is fine)'),
+    'wrappedCode': ((390,), 'code blocks that wrap, breaking identifiers and paths on a phone, instead of scrolling sideways'),
+    'emptyTypeColumns': ((1280,), 'API parameter tables with a Type column and no type in it (it takes the width the names need)'),
+    'emptyDetails': ((1280,), 'rows of API parameter tables (a parameter, or Returns) with an empty Details cell'),
+    'fileLabels': ((1280,), 'links in the text to a page of the site labelled with a file name ("01_latent_factors", "(06)") instead of its title'),
+}
+
+
+@pytest.mark.parametrize('fact,width', [(f, w) for f, (ws, _) in NONE_OF.items() for w in ws])
+def test_page_has_none_of(page_name, fact, width, tabs):
+    "A page with any of NONE_OF's defects (a list of them, or their count)."
+    got = tabs[width](page_name)[fact]
+    assert not got, f'{got if isinstance(got, int) else len(got)} {NONE_OF[fact][1]} at {width} px' + ('' if isinstance(got, int) else f': {got[:5]}')
