@@ -58,11 +58,10 @@ unit: ## the library's contract tests on tiny synthetic data (tests/test_contrac
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -m "not site" -q -p no:cacheprovider
 
 test: ## everything on disk, edits included: the contract tests, then every notebook and, alongside, the docs site in a browser (CI runs `make check` first: library, README and notebooks in sync and clean)
-	@# the contract tests first (one core), with the site built from the notebooks' saved outputs on the other core;
-	@# then the notebooks (two workers) with the site's browser suite beside them: the docs fill the cores while the
-	@# notebook workers wait on their last notebooks. A failing contract test stops the run before the notebooks.
-	@$(MAKE) --no-print-directory -j2 --output-sync=target unit docs
-	@$(MAKE) --no-print-directory -j2 nbs-test docs-test
+	@$(MAKE) --no-print-directory unit
+	@# the site is built from the notebooks' saved outputs, not from the test run, so the two run side by side:
+	@# the docs fill the cores while the notebook workers wait on their last notebooks
+	@$(MAKE) --no-print-directory -j2 nbs-test site
 	@echo "tests: the contract tests, $$(ls nbs/[!_]*.ipynb | wc -l) notebooks and the site's browser suite (its site: line above) passed, 0 failed"
 
 site: docs ## the docs site built, then checked in the browser (make docs, then make docs-test)
