@@ -169,12 +169,23 @@ def model_arch(model # a serving model (see `serving_model`)
     raise TypeError(f'cannot save a {type(model).__name__}: turn it into a serving model with `serving_model` first')
 
 # %% ../nbs/55_models.ipynb #26843dfc
+class _Uninitialised(torch.overrides.TorchFunctionMode):
+    "Inside it, initialisers leave meta tensors as they are: they hold no values, and PyTorch's own meta versions of them load its compiler (`torch._dynamo`, about 1.5 s)"
+    _FILLS = {Tensor.normal_, Tensor.uniform_, Tensor.fmod_, Tensor.mul_}   # `embedding`'s draw and fastai's
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        t = args[0] if args else kwargs.get('tensor')   # `torch.nn.init` functions get it by keyword
+        if isinstance(t, Tensor) and t.is_meta and (func in self._FILLS or getattr(func, '__module__', None) == 'torch.nn.init'): return t
+        return func(*args, **kwargs)
+
 def build_model(name, # a class name from `model_arch`
-                kwargs # its constructor arguments
+                kwargs, # its constructor arguments
+                meta=False # shapes only: on the meta device, uninitialised (no memory, whatever the sizes; for checking a file's weights)
                ) -> nn.Module: # the new model, freshly initialised
     "A fresh model of class `name` built with `kwargs` (the inverse of `model_arch`)"
     if name not in _ARCHS: raise TypeError(f'unknown model class {name!r}: known models are {", ".join(_ARCHS)}')
-    return _ARCHS[name](**kwargs)
+    if not meta: return _ARCHS[name](**kwargs)
+    with _Uninitialised(), torch.device('meta'): return _ARCHS[name](**kwargs)
 
 # %% ../nbs/55_models.ipynb #acbe4ad0
 def predict_batched(model, # any model of the course

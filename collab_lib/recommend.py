@@ -226,7 +226,7 @@ def _saved_model(path, d):
     need(not (missing := [k for k in _SAVED_KEYS if k not in d]), f'no {", ".join(missing)}')
     try:
         name, kwargs = d['arch']
-        with torch.device('meta'): m = build_model(name, dict(kwargs))   # shapes only: an absurd size allocates nothing
+        m = build_model(name, dict(kwargs), meta=True)   # shapes only: an absurd size allocates nothing
     except Exception as e: need(False, f'arch {d["arch"]!r}: {e}')
     st = d['state']
     need(isinstance(st, dict) and all(isinstance(v, Tensor) for v in st.values()), 'state is not a dict of tensors')

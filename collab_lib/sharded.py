@@ -28,9 +28,14 @@ import logging, re, resource, tempfile, warnings
 from functools import partial
 from fastprogress.fastprogress import progress_bar
 
-def need_torchrec():
-    "The `torchrec` module, or an `ImportError` that names the `[scale]` extra"
+def need_torchrec(load=True # import it; `False`: only check that it is installed (a launcher whose processes import it: 3 s less)
+                 ):
+    "The `torchrec` module (`None` when not `load`ed), or an `ImportError` that names the `[scale]` extra"
     try:
+        if not load:
+            from importlib.util import find_spec
+            if missing := next((m for m in ('fbgemm_gpu', 'torchrec') if find_spec(m) is None), None): raise ImportError(name=missing)
+            return None
         import fbgemm_gpu, torchrec
         return torchrec
     except ImportError as e:

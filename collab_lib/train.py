@@ -159,7 +159,7 @@ def fit_recommender(ratings, # ratings, e.g. from `load_ratings_df` or `read_rat
                 title_name=title_name, quiet=quiet, ranking=ranking, on_epoch=on_epoch, refit=refit)
     if backend == 'sharded':
         from collab_lib.sharded import _fit_sharded, _launch_sharded, need_torchrec, process_group
-        need_torchrec()   # one line now, not one per process
+        need_torchrec(load=nproc == 1)   # one line now, not one per process; new processes import it themselves
         if nproc > 1: rec, info = _launch_sharded(ratings, user, item, rating, nproc=nproc, **args)   # each process runs `_fit_refit(_fit_sharded, ...)`
         else:
             with process_group(): rec, info = _fit_refit(_fit_sharded, ratings, user, item, rating, **args)
