@@ -70,7 +70,7 @@ def _anno(a) -> str:
     "An annotation as written in code: `int`, `pd.DataFrame`, `str|None`."
     if a is inspect.Parameter.empty: return ''
     if isinstance(a, str): return a
-    if isinstance(a, type): return a.__name__
+    if isinstance(a, type) or inspect.isfunction(a): return a.__name__   # a function: fastcore.script's `store_true`
     return inspect.formatannotation(a).replace('typing.', '')
 
 def _default(d) -> str:
@@ -304,9 +304,9 @@ def main() -> int:
     t0 = time.time()
     # force: start from an empty _proc/, so a renamed or deleted notebook leaves no stale page and
     # show_doc output follows the current library even when its notebook did not change
-    # one worker: `make test` builds the site while the notebooks fill both cores, and a second worker would import
-    # fastai and the notebooks' libraries again (about 6 s more CPU for 3 s less wall time when the machine is idle)
-    try: proc_nbs(nbs, n_workers=1, force=True)
+    # in this process (n_workers=0): `make test` builds the site while the notebooks fill both cores, and a worker process
+    # would import fastai and the notebooks' libraries a second time (this process needs them for the API tables below)
+    try: proc_nbs(nbs, n_workers=0, force=True)
     except Exception as e:  # nbdev re-runs import and show_doc cells against the installed collab_lib
         print(f'build_docs: nbdev could not process the notebooks (is collab_lib in sync? `make export`):\n{e}',
               file=sys.stderr)

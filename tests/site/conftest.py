@@ -189,6 +189,8 @@ FACTS_JS = r"""async () => {
     // links in the text to a page of the site labelled with a file name ("01_latent_factors", "(06)", "20_cli.html")
     fileLabels: $$('a[href]', main).filter((a) => /^[\w./-]*\.html(#|$)/.test(a.getAttribute('href')) && !/^https?:/.test(a.getAttribute('href')))
       .map((a) => a.textContent.trim()).filter((t) => /^\(?\s*(\d\d[a-z]?(_[\w.]+)?|[\w./-]+\.(ipynb|html|qmd))\s*\)?$/.test(t)),
+    // Python's default repr of an object shown where its name belongs ("<function store_true at 0x7f27bce20360>"): changes every run
+    objectReprs: [...main.textContent.matchAll(/<[\w. ]+ at 0x[0-9a-f]+>/g)].map((m) => m[0]),
     emptyDetails: $$('.cell-output-markdown table', main).flatMap((t) => {
       const i = $$('thead th', t).findIndex((h) => h.textContent.trim() === 'Details');
       const d = t.closest('.cell-output-markdown'), h = d && d.querySelector('h2, h3, h4');

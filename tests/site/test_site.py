@@ -636,6 +636,7 @@ NONE_OF = {
     'emptyTypeColumns': ((1280,), 'API parameter tables with a Type column and no type in it (it takes the width the names need)'),
     'emptyDetails': ((1280,), 'rows of API parameter tables (a parameter, or Returns) with an empty Details cell'),
     'fileLabels': ((1280,), 'links in the text to a page of the site labelled with a file name ("01_latent_factors", "(06)") instead of its title'),
+    'objectReprs': ((1280,), 'Python object reprs where a name belongs ("<function store_true at 0x7f...>" in a signature): different on every build'),
 }
 
 
