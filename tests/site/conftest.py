@@ -256,8 +256,21 @@ AXE_START_JS = r"""([src, opts]) => {
     try { (0, eval)(src); } catch (e) { reject(e); return; }
     const slim = (r) => r.violations.map((v) => ({id: v.id, impact: v.impact || 'minor', help: v.help, nodes: v.nodes.length,
       target: v.nodes.length ? v.nodes[0].target.map(String).join(', ') : ''}));
-    // every rule on the whole page, then colour contrast everywhere but the code blocks (FACTS_JS checks their palette)
-    axe.run(document, opts.all).then((r1) => axe.run({exclude: [['div.sourceCode']]}, opts.contrast)
+    // every rule on the whole page, then colour contrast on one element of each look of text outside the code blocks
+    // (FACTS_JS checks their palette): text of the same colour, font and shadow over the same backgrounds and opacities
+    // has the same contrast, and a page repeats a few dozen looks over thousands of elements (a third of the time;
+    // on every page, with a faint span added, both scans report the same pages)
+    const behind = new Map();   // element -> the background colours, images and opacities of it and its ancestors
+    const backgrounds = (e) => { if (!e) return ''; if (behind.has(e)) return behind.get(e);
+      const s = getComputedStyle(e), k = `${backgrounds(e.parentElement)}|${s.backgroundColor} ${s.backgroundImage} ${s.opacity}`;
+      behind.set(e, k); return k; };
+    const looks = new Map();
+    for (const e of document.body.querySelectorAll('*')) {
+      if (e.closest('div.sourceCode') || ![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+      const s = getComputedStyle(e), k = [s.color, s.fontSize, s.fontWeight, s.textShadow, backgrounds(e)].join('/');
+      if (!looks.has(k)) looks.set(k, e);
+    }
+    axe.run(document, opts.all).then((r1) => (looks.size ? axe.run({include: [...looks.values()]}, opts.contrast) : Promise.resolve({violations: []}))
       .then((r2) => resolve(slim(r1).concat(slim(r2)))), reject).catch(reject);
   }, 0));
 }"""

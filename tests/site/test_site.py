@@ -13,7 +13,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from conftest import CONTRAST_JS, AXE_LOG, PAGES, ROOT, SCREENSHOT_PAGES, SCROLL_TO_FIGURE, VIEWPORTS, axe_scan
+from conftest import CONTRAST_JS, AXE_LOG, AXE_OPTIONS, AXE_START_JS, PAGES, ROOT, SCREENSHOT_PAGES, SCROLL_TO_FIGURE, VIEWPORTS, axe_scan, axe_script
 
 pytestmark = pytest.mark.site   # every test of this folder: `pytest tests -m "not site"` leaves them out
 
@@ -439,6 +439,19 @@ def test_axe_dark_mode(dark_index):
     vs = AXE_LOG['index.html (dark)'] = axe_scan(dark_index['page'])
     bad = [v for v in vs if v['impact'] in SERIOUS]
     assert not bad, axe_report(bad)
+
+
+def test_axe_contrast_sample_finds_faint_text(browser, browser_context_args, site_url):
+    "The suite's contrast scan reads one element of each look of text: a faint span added to a lesson is still reported."
+    ctx = browser.new_context(**{**browser_context_args, 'viewport': VIEWPORTS[1280]})
+    try:
+        page = ctx.new_page()
+        page.goto(site_url + '03_bias.html', wait_until='load')
+        page.evaluate('''() => document.querySelector('main p').insertAdjacentHTML('beforeend', ' <span style="color:#bbb">faint words</span>')''')
+        page.evaluate(AXE_START_JS, [axe_script(), AXE_OPTIONS])
+        got = page.evaluate('() => window.__axeViolations')
+    finally: ctx.close()
+    assert [v['nodes'] for v in got if v['id'] == 'color-contrast'] == [1], got
 
 
 # ---- API docs -----------------------------------------------------------------------------------------
