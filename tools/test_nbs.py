@@ -17,7 +17,8 @@ from nbdev.config import get_config
 from nbdev.doclinks import nbglob
 from nbdev.test import test_nb, _keep_file
 
-LONGEST_FIRST = ['21_robustness', '08_deep', '18a_sharded', '06_interpret', '18_scaling', '02_dot_product', '20_cli', '10_fast_path', '09_conclusion']
+LONGEST_FIRST = ['08_deep', '18a_sharded', '21_robustness', '02_dot_product', '06_interpret', '04_weight_decay', '10_fast_path', '18_scaling',
+                 '17_evaluation', '03_bias', '05_own_embedding', '20_cli']
 
 def ordered(files):
     "`files` with the notebooks of `LONGEST_FIRST` first, in that order, then the rest by name"
