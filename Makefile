@@ -58,10 +58,12 @@ unit: ## the library's contract tests on tiny synthetic data (tests/test_contrac
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -m "not site" -q -p no:cacheprovider
 
 test: ## everything on disk, edits included: the contract tests, then every notebook and, alongside, the docs site in a browser (CI runs `make check` first: library, README and notebooks in sync and clean)
-	@$(MAKE) --no-print-directory unit
-	@# the site is built from the notebooks' saved outputs, not from the test run, so the two run side by side:
-	@# the docs fill the cores while the notebook workers wait on their last notebooks
-	@$(MAKE) --no-print-directory -j2 nbs-test site
+	@# the contract tests first, with the site built beside them from the notebooks' saved outputs (pytest leaves a core
+	@# idle while it collects and waits on its subprocesses); each one's output is printed whole when it ends, and a
+	@# failing contract test stops the run before the notebooks. Then the notebooks (two workers) beside the site's
+	@# browser suite, which fills the cores while the notebook workers wait on their last notebooks
+	@$(MAKE) --no-print-directory -j2 --output-sync=target unit docs
+	@$(MAKE) --no-print-directory -j2 nbs-test docs-test
 	@echo "tests: the contract tests, $$(ls nbs/[!_]*.ipynb | wc -l) notebooks and the site's browser suite (its site: line above) passed, 0 failed"
 
 site: docs ## the docs site built, then checked in the browser (make docs, then make docs-test)
