@@ -172,6 +172,13 @@ def test_lessons_free_of_build_chatter(page_name, desktop):
     assert not found, f'build chatter: {found[:5]}'
 
 
+def test_lessons_import_the_library_by_name(page_name, desktop):
+    "A lesson of Part I whose code star-imports a collab_lib module: the book imports two fastai modules, and each lesson shows the library names it uses."
+    if not page_name.startswith(PART_I): pytest.skip('Part I lessons only')
+    found = sorted(set(re.findall(r'from collab_lib\.\w+ import \*', desktop(page_name)['bodyInner'])))
+    assert not found, f'star imports of the library shown: {found[:5]}'
+
+
 def test_show_doc_output_rendered(desktop):
     "`show_doc` output left as raw markdown (no API docs on any page: nbdev's processing did not run)."
     assert sum(len(desktop(p)['apidocs']) for p in PAGES) > 0, 'no show_doc output (a heading and a signature) on any page'
