@@ -197,9 +197,8 @@ def collab_train(csv:str, # ratings file: one row per rating, with a header
         if stats: _check_out(stats, '--stats')
         df = _training_data(csv, out, user, item, rating, sep, encoding, valid_pct, dict(nproc=nproc, n_factors=n_factors, epochs=epochs, bs=bs),
                             dict(lr=lr, wd=wd))   # bad arguments and bad data fail here, before PyTorch loads and before any other process starts
-        from importlib.util import find_spec
-        if sharded and not (find_spec('torchrec') and find_spec('fbgemm_gpu')):   # say so before PyTorch loads
-            from collab_lib.sharded import need_torchrec; need_torchrec()
+        if sharded:   # one error line now, before `training on ...` (the processes import it themselves)
+            from collab_lib.sharded import need_torchrec; need_torchrec(load=False)
         from collab_lib.train import fit_recommender, epoch_line   # PyTorch and fastai only once the data is known to be good
         first = int(os.environ.get('RANK', 0)) == 0
         dev = _device('cpu' if sharded else device, nproc)

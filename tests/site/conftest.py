@@ -401,7 +401,7 @@ class Site:
 @pytest.fixture(scope='session')
 def site(browser, browser_context_args, site_url, request) -> Site:
     "The facts of every page at both widths (collected on first use); axe-core only when a selected test reads it."
-    axe = any(getattr(i, 'originalname', '') in ('test_axe_no_serious_or_critical', 'test_axe_nothing_above_minor') for i in request.session.items)
+    axe = any(getattr(i, 'originalname', '') == 'test_axe_nothing_above_minor' for i in request.session.items)
     s = Site(browser, browser_context_args, site_url, axe=axe)
     yield s
     s.close()
